@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := .demo
+
+.PHONY: demo test docs bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# The main job on the bundled sample exports, into a throw-away archive.
+demo: $(VENV)/.installed
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@echo '$$ archiver init --tz Europe/London --key-file .demo/demo.key --recovery-key-out .demo/recovery-key.txt'
+	@ARCHIVER_ARCHIVE=$(DEMO)/archive $(BIN)/archiver init --tz Europe/London \
+		--key-file $(DEMO)/demo.key --recovery-key-out $(DEMO)/recovery-key.txt
+	@echo
+	@echo '$$ archiver status'
+	@ARCHIVER_ARCHIVE=$(DEMO)/archive ARCHIVER_KEY_FILE=$(DEMO)/demo.key $(BIN)/archiver status
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check archiver tests
+	$(BIN)/mypy archiver
+	$(BIN)/pytest -q
+
+docs: $(VENV)/.installed
+	$(BIN)/python -m archiver.cli.reference README.md
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

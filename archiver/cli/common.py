@@ -1,0 +1,147 @@
+"""What every command shares: archive location, secrets, the invocation record, errors.
+
+Secrets arrive exactly as DESIGN.md's Contracts say: ``--key-file PATH`` /
+``ARCHIVER_KEY_FILE``, then ``ARCHIVER_PASSPHRASE``, then ``ARCHIVER_RECOVERY_KEY``,
+then a hidden prompt (only on a TTY). They never appear in arguments recorded in the
+audit log, in output or in error messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import socket
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from archiver.archive import Archive, open_archive
+from archiver.auditlog import Invocation, record_failure
+from archiver.errors import ArchiverError, SecretRequired
+from archiver.keyring import Secret, read_key_file
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+MIN_PASSPHRASE = 10
+REDACTED_PARAMS = ("passphrase", "secret", "password", "recovery_key")
+
+
+def archive_options(func: F) -> F:
+    """``--archive`` and ``--key-file``, on every command that opens an archive."""
+    func = click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="ARCHIVER_KEY_FILE",
+        help="Key file that unlocks the archive (env ARCHIVER_KEY_FILE).",
+    )(func)
+    func = click.option(
+        "--archive",
+        "archive_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="ARCHIVER_ARCHIVE",
+        default=Path("archive"),
+        show_default=True,
+        help="Archive directory (env ARCHIVER_ARCHIVE).",
+    )(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def unlock_secret(key_file: Path | None) -> Secret:
+    """The secret that unlocks an archive, in the documented order."""
+    if key_file is not None:
+        return Secret("keyfile", read_key_file(key_file), f"--key-file {key_file}")
+    if os.environ.get("ARCHIVER_PASSPHRASE"):
+        return Secret.passphrase(os.environ["ARCHIVER_PASSPHRASE"], "ARCHIVER_PASSPHRASE")
+    if os.environ.get("ARCHIVER_RECOVERY_KEY"):
+        return Secret.recovery(os.environ["ARCHIVER_RECOVERY_KEY"], "ARCHIVER_RECOVERY_KEY")
+    if stdin_is_tty():
+        text = click.prompt("Passphrase", hide_input=True, err=True)
+        return Secret.passphrase(text, "prompt")
+    raise SecretRequired(
+        "the archive is locked and no secret was given; supply one with --key-file PATH "
+        "(or ARCHIVER_KEY_FILE), ARCHIVER_PASSPHRASE, or ARCHIVER_RECOVERY_KEY"
+    )
+
+
+def new_passphrase(env_var: str) -> Secret:
+    """A new passphrase from ``env_var`` or asked twice on a TTY."""
+    text = os.environ.get(env_var)
+    origin = env_var
+    if not text:
+        if not stdin_is_tty():
+            raise SecretRequired(
+                f"no new passphrase given; set {env_var} or run this command on a terminal"
+            )
+        text = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
+        origin = "prompt"
+    if len(text) < MIN_PASSPHRASE:
+        raise ArchiverError(
+            f"the passphrase from {origin} is too short: use at least {MIN_PASSPHRASE} "
+            "characters (a few unrelated words work well)"
+        )
+    return Secret.passphrase(text, origin)
+
+
+def _clean_args(params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None or value is False or value == ():
+            continue
+        if any(word in name for word in REDACTED_PARAMS):
+            out[name] = "[redacted]"
+        elif isinstance(value, Path):
+            out[name] = str(value)
+        elif isinstance(value, tuple | list):
+            out[name] = [str(v) if isinstance(v, Path) else v for v in value]
+        else:
+            out[name] = value
+    return out
+
+
+def invocation(ctx: click.Context, **extra: Any) -> Invocation:
+    """The audit record of this command line (who, where, what, with which arguments)."""
+    command = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ctx.command_path
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return Invocation(
+        command=command.replace(" ", "."),
+        args={**_clean_args(dict(ctx.params)), **extra},
+        user=user,
+        host=socket.gethostname(),
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def with_archive(
+    ctx: click.Context,
+    archive_dir: Path,
+    key_file: Path | None,
+    action: Callable[[Archive, Invocation], T],
+) -> T:
+    """Unlock the archive, run ``action``; a failure still leaves an audit entry."""
+    inv = invocation(ctx)
+    archive = open_archive(archive_dir, unlock_secret(key_file), inv)
+    try:
+        return action(archive, inv)
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            record_failure(archive.store, inv, exc)
+        raise
+    finally:
+        archive.close()

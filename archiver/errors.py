@@ -1,0 +1,105 @@
+"""One exception hierarchy for the whole library.
+
+Every message says what went wrong, to which file, line or id, and what to do next.
+The CLI turns these into one clean line on stderr and the exit code in ``exit_code``
+(DESIGN.md, Contracts: 1 error, 3 cannot unlock, 4 damage found).
+"""
+
+from __future__ import annotations
+
+
+class ArchiverError(Exception):
+    """Base class: an expected failure with a message meant for the operator."""
+
+    exit_code = 1
+
+
+# --- the archive itself ----------------------------------------------------------------
+
+
+class ArchiveNotFound(ArchiverError):
+    """There is no archive at the given location."""
+
+
+class ArchiveExists(ArchiverError):
+    """Refusing to create an archive over an existing one."""
+
+
+class SchemaTooNew(ArchiverError):
+    """The archive was written by a newer version of archiver."""
+
+
+class NotFound(ArchiverError):
+    """A message, slot, hold or policy id does not exist."""
+
+
+class Refused(ArchiverError):
+    """The operation is not allowed (last key slot, locked policy, overwrite...)."""
+
+
+# --- secrets ----------------------------------------------------------------------------
+
+
+class UnlockError(ArchiverError):
+    """The archive cannot be unlocked: a secret is missing or wrong."""
+
+    exit_code = 3
+
+
+class SecretRequired(UnlockError):
+    """No secret was supplied and there is no terminal to ask for one."""
+
+
+class BadKey(UnlockError):
+    """The secret does not open any key slot of this archive."""
+
+
+class KeysFileDamaged(UnlockError):
+    """keys.json is unreadable or was modified outside archiver."""
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+class InputError(ArchiverError):
+    """An input file cannot be used as given."""
+
+
+class ParseError(InputError):
+    """An export file could not be parsed."""
+
+
+class AmbiguousDateOrder(ParseError):
+    """The day/month order of a WhatsApp export cannot be decided from the file."""
+
+
+class UnsafeInput(InputError):
+    """An input archive is unsafe to read (path traversal, symlink, zip bomb)."""
+
+
+class QueryError(ArchiverError):
+    """A search query is malformed."""
+
+    def __init__(self, message: str, query: str = "", column: int | None = None) -> None:
+        self.query = query
+        self.column = column
+        if column is not None and query:
+            message = f"{message}\n  {query}\n  {' ' * (column - 1)}^ (column {column})"
+        super().__init__(message)
+
+
+class PolicyError(ArchiverError):
+    """A retention policy file is invalid."""
+
+
+# --- damage -----------------------------------------------------------------------------
+
+
+class DamageFound(ArchiverError):
+    """A verification found damage or tampering."""
+
+    exit_code = 4
+
+
+class SignatureInvalid(DamageFound):
+    """A signed file does not verify against the given public key."""

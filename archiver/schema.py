@@ -1,0 +1,217 @@
+"""The archive schema, as data: numbered migrations applied in order inside SQLCipher.
+
+``PRAGMA user_version`` holds the number of the last migration applied. A migration is a
+list of SQL statements run in one transaction together with its audit entry. Never edit
+a released migration; add the next one.
+
+Conventions: times are INTEGER unix seconds (UTC) unless the column name ends in
+``_text``; hashes of files are lowercase hex TEXT; message fingerprints are BLOBs;
+JSON documents are TEXT.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "archive, evidence, messages, full-text index, audit log",
+        [
+            # Archive-wide settings (archive_id, default_tz, created_at...).
+            """CREATE TABLE meta (
+                key   TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+            # Secrets that live only inside the encrypted database: the Ed25519 signing
+            # key and the archive secret from which audit and tombstone keys derive
+            # (independent of the database key, so `key rotate` keeps the chain valid).
+            """CREATE TABLE secrets (
+                name  TEXT PRIMARY KEY,
+                value BLOB NOT NULL
+            )""",
+            """CREATE TABLE custodians (
+                id   INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE
+            )""",
+            # Content-addressed files (original exports, media), stored in chunks.
+            """CREATE TABLE blobs (
+                sha256     TEXT PRIMARY KEY,
+                size       INTEGER NOT NULL,
+                chunk_size INTEGER NOT NULL,
+                created_at INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE blob_chunks (
+                id     INTEGER PRIMARY KEY,
+                sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+                seq    INTEGER NOT NULL,
+                data   BLOB NOT NULL,
+                UNIQUE (sha256, seq)
+            )""",
+            # One row per ingested export (the evidence and its provenance).
+            """CREATE TABLE sources (
+                id             INTEGER PRIMARY KEY,
+                sha256         TEXT NOT NULL,
+                name           TEXT NOT NULL,
+                origin_path    TEXT,
+                size           INTEGER NOT NULL,
+                blob_sha256    TEXT REFERENCES blobs(sha256),
+                kind           TEXT NOT NULL,
+                platform       TEXT NOT NULL,
+                parser         TEXT NOT NULL,
+                parser_version TEXT NOT NULL,
+                custodian_id   INTEGER REFERENCES custodians(id),
+                operator       TEXT NOT NULL,
+                host           TEXT NOT NULL,
+                ingested_at    INTEGER NOT NULL,
+                tz             TEXT NOT NULL,
+                options        TEXT NOT NULL,
+                facts          TEXT NOT NULL,
+                counts         TEXT NOT NULL,
+                notices        TEXT NOT NULL,
+                merkle_root    TEXT,
+                status         TEXT NOT NULL DEFAULT 'complete',
+                UNIQUE (sha256, custodian_id)
+            )""",
+            # Every file inside a zip or folder export, with its hash (chain of custody).
+            """CREATE TABLE source_files (
+                source_id INTEGER NOT NULL REFERENCES sources(id),
+                path      TEXT NOT NULL,
+                size      INTEGER NOT NULL,
+                sha256    TEXT NOT NULL,
+                role      TEXT NOT NULL,
+                PRIMARY KEY (source_id, path)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE chats (
+                id       INTEGER PRIMARY KEY,
+                platform TEXT NOT NULL,
+                key      TEXT NOT NULL,
+                title    TEXT,
+                type     TEXT,
+                extra    TEXT,
+                UNIQUE (platform, key)
+            )""",
+            # People as the platform identifies them; `person_id` links spellings of one
+            # human (`archiver people link`).
+            """CREATE TABLE persons (
+                id         INTEGER PRIMARY KEY,
+                name       TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            )""",
+            """CREATE TABLE participants (
+                id        INTEGER PRIMARY KEY,
+                platform  TEXT NOT NULL,
+                key       TEXT NOT NULL,
+                name      TEXT,
+                phone     TEXT,
+                person_id INTEGER REFERENCES persons(id),
+                UNIQUE (platform, key)
+            )""",
+            """CREATE INDEX participants_phone ON participants(phone) WHERE phone IS NOT NULL""",
+            # Message ids are ordered by time: (sent second << 20) | sequence. FTS rowids
+            # equal message ids, so date-ordered search is a rowid scan.
+            """CREATE TABLE messages (
+                id             INTEGER PRIMARY KEY,
+                fingerprint    BLOB NOT NULL UNIQUE,
+                chat_id        INTEGER NOT NULL REFERENCES chats(id),
+                msg_id         TEXT,
+                kind           TEXT NOT NULL,
+                sender_id      INTEGER REFERENCES participants(id),
+                sender_name    TEXT,
+                sent_at        INTEGER,
+                sent_at_text   TEXT,
+                tz             TEXT,
+                text           TEXT NOT NULL,
+                edited         INTEGER NOT NULL DEFAULT 0,
+                edited_at      INTEGER,
+                reply_to       TEXT,
+                forwarded_from TEXT,
+                extra          TEXT,
+                occurrence     INTEGER NOT NULL DEFAULT 0,
+                source_id      INTEGER NOT NULL REFERENCES sources(id),
+                source_line    INTEGER,
+                ingested_at    INTEGER NOT NULL,
+                version        INTEGER NOT NULL DEFAULT 1
+            )""",
+            """CREATE UNIQUE INDEX messages_platform_id ON messages(chat_id, msg_id)
+                WHERE msg_id IS NOT NULL""",
+            """CREATE INDEX messages_chat ON messages(chat_id, id)""",
+            """CREATE INDEX messages_sender ON messages(sender_id, id)""",
+            """CREATE INDEX messages_source ON messages(source_id)""",
+            # Earlier texts of a message whose text changed in a later export (Telegram).
+            """CREATE TABLE message_versions (
+                message_id  INTEGER NOT NULL REFERENCES messages(id),
+                version     INTEGER NOT NULL,
+                fingerprint BLOB NOT NULL,
+                text        TEXT NOT NULL,
+                edited      INTEGER NOT NULL,
+                edited_at   INTEGER,
+                extra       TEXT,
+                source_id   INTEGER NOT NULL REFERENCES sources(id),
+                recorded_at INTEGER NOT NULL,
+                PRIMARY KEY (message_id, version)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE message_custodians (
+                message_id   INTEGER NOT NULL REFERENCES messages(id),
+                custodian_id INTEGER NOT NULL REFERENCES custodians(id),
+                PRIMARY KEY (message_id, custodian_id)
+            ) WITHOUT ROWID""",
+            """CREATE INDEX message_custodians_by_custodian
+                ON message_custodians(custodian_id, message_id)""",
+            # Later sightings of an archived message in other exports (the first sighting
+            # is messages.source_id / source_line).
+            """CREATE TABLE message_sources (
+                message_id INTEGER NOT NULL REFERENCES messages(id),
+                source_id  INTEGER NOT NULL REFERENCES sources(id),
+                line       INTEGER,
+                PRIMARY KEY (message_id, source_id)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE attachments (
+                id         INTEGER PRIMARY KEY,
+                message_id INTEGER NOT NULL REFERENCES messages(id),
+                ordinal    INTEGER NOT NULL,
+                name       TEXT NOT NULL,
+                path       TEXT,
+                mime       TEXT,
+                size       INTEGER,
+                sha256     TEXT REFERENCES blobs(sha256),
+                note       TEXT,
+                UNIQUE (message_id, ordinal)
+            )""",
+            """CREATE INDEX attachments_sha256 ON attachments(sha256) WHERE sha256 IS NOT NULL""",
+            # Input a parser could not place: kept and counted, never dropped.
+            """CREATE TABLE unparsed (
+                id        INTEGER PRIMARY KEY,
+                source_id INTEGER NOT NULL REFERENCES sources(id),
+                chat_id   INTEGER REFERENCES chats(id),
+                line      INTEGER,
+                reason    TEXT NOT NULL,
+                raw       TEXT NOT NULL
+            )""",
+            # Full-text index; contentless (texts live in `messages`), rowid = message id.
+            # body: text with CJK runs split out; files: attachment names; cjk: bigrams of
+            # Chinese/Japanese/Korean runs, so any two-character run is findable.
+            """CREATE VIRTUAL TABLE messages_fts USING fts5(
+                body, files, cjk,
+                content='', contentless_delete=1,
+                tokenize='unicode61 remove_diacritics 2',
+                prefix='2 3'
+            )""",
+            # FTS5's own secure-delete: deleted terms are removed from index pages.
+            """INSERT INTO messages_fts(messages_fts, rank) VALUES ('secure-delete', 1)""",
+            # The tamper-evident audit trail: an HMAC chain (DESIGN.md decision 9).
+            """CREATE TABLE audit_log (
+                seq       INTEGER PRIMARY KEY,
+                at        TEXT NOT NULL,
+                user      TEXT NOT NULL,
+                host      TEXT NOT NULL,
+                action    TEXT NOT NULL,
+                args      TEXT NOT NULL,
+                outcome   TEXT NOT NULL,
+                details   TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash      TEXT NOT NULL
+            )""",
+        ],
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]

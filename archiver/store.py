@@ -1,0 +1,194 @@
+"""The store: an archive directory, its SQLCipher database, schema and transactions.
+
+An archive is a directory holding ``archive.db`` (SQLCipher 4) and ``keys.json`` (key
+slots). Every connection gets the same pragmas: SQLCipher's own logging silenced, the
+raw 256-bit key, ``temp_store = MEMORY`` (SQLCipher would otherwise spill sorts and temp
+tables to plaintext ``etilqs_*`` files), WAL journaling and foreign keys.
+
+The store never parses input and never prints; use cases call it inside
+``Store.transaction()`` together with their audit entry.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlcipher3
+import sqlite_utils
+
+from archiver.errors import BadKey, InputError, KeysFileDamaged, SchemaTooNew
+from archiver.schema import MIGRATIONS, SCHEMA_VERSION
+
+DB_NAME = "archive.db"
+KEYS_NAME = "keys.json"
+DbError = sqlcipher3.dbapi2.DatabaseError
+
+
+def check_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, or an error that says how to spell one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/London, "
+            "America/New_York or UTC"
+        ) from None
+
+
+def connect(db_path: Path, key: bytes | None) -> sqlcipher3.Connection:
+    """Open ``db_path`` with the archive pragmas. ``key=None`` means a plaintext
+    database, used only by tests that must read raw pages (secure-deletion checks)."""
+    if not db_path.exists():
+        # Owner-only from the first byte; SQLite gives -wal and -shm the same mode.
+        os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    conn = sqlcipher3.connect(str(db_path), isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        if key is not None:
+            conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except DbError:
+        conn.close()
+        raise BadKey(
+            f"{db_path} does not open with the unlocked key (wrong key, or the file is "
+            "not an archive database)"
+        ) from None
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -32768")
+    return conn
+
+
+class Store:
+    """A connection to one archive database, with transactions and small helpers."""
+
+    def __init__(self, conn: sqlcipher3.Connection, db_path: Path) -> None:
+        self.conn = conn
+        self.db_path = db_path
+        self._depth = 0
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils on the same connection, for schema work and convenience."""
+        return sqlite_utils.Database(self.conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception. Nests as a savepoint."""
+        if self._depth:
+            name = f"sp{self._depth}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def meta(self, key: str) -> str | None:
+        value = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def secret(self, name: str) -> bytes:
+        value = self.one("SELECT value FROM secrets WHERE name = ?", (name,))
+        if value is None:
+            raise KeysFileDamaged(f"the archive database has no {name!r}; it is damaged")
+        return bytes(value)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.one("PRAGMA user_version"))
+
+    def migrate(self, record: Callable[[int, str], object] | None = None) -> list[int]:
+        """Apply every migration newer than the database; returns the versions applied.
+
+        ``record(version, title)`` runs inside each migration's transaction (the audit
+        entry of an upgrade); the first migration creates the audit log itself."""
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.db_path} has schema version {current}, newer than this archiver "
+                f"understands ({SCHEMA_VERSION}); upgrade archiver"
+            )
+        applied = []
+        for version, title, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.transaction():
+                for sql in statements:
+                    self.execute(sql)
+                self.execute(f"PRAGMA user_version = {int(version)}")
+                if record is not None and current > 0:
+                    record(version, title)
+            applied.append(version)
+        return applied
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def dir_size(path: Path) -> dict[str, int]:
+    """Sizes of the archive's files (db, -wal, -shm, keys.json)."""
+    sizes = {}
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEYS_NAME):
+        p = path / name
+        if p.exists():
+            sizes[name] = p.stat().st_size
+    return sizes
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
