@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import BinaryIO, ClassVar, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from archiver.model import Platform, Record
 
 DateOrder = Literal["auto", "dmy", "mdy", "ymd"]
+Opener = Callable[[], BinaryIO]
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class ExportFile:
 
     path: str
     size: int
-    open: Callable[[], BinaryIO]
+    open: Opener
 
     @property
     def name(self) -> str:
@@ -44,10 +46,11 @@ class ExportUnit:
     files: Sequence[ExportFile]
 
     def get(self, path: str) -> ExportFile | None:
-        for f in self.files:
-            if f.path == path:
-                return f
-        return None
+        return self._index.get(path)
+
+    @cached_property
+    def _index(self) -> dict[str, ExportFile]:
+        return {f.path: f for f in self.files}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,270 @@
+"""What a WhatsApp message line says: who sent it and what kind of message it is.
+
+Pure functions over strings, driven by the tables in ``whatsapp_locale``. The common
+case (a plain text message) is decided by a handful of C-level string checks; the
+regexes only run on lines that look special.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from archiver.model import Attachment, Kind
+from archiver.parsers.whatsapp_locale import (
+    ACTOR_HINT,
+    ATTACHED_SUFFIXES,
+    ATTACHED_TAGS,
+    DELETED,
+    DOCUMENT_OMITTED,
+    DOCUMENT_TITLE,
+    EDITED,
+    INVISIBLE,
+    LIVE_LOCATION,
+    LOCATION_PREFIXES,
+    MAPS_QUERY,
+    OMITTED,
+    POLL_MARKERS,
+    POLL_OPTION,
+    SYSTEM_EVENTS,
+)
+
+INVISIBLE_SET = frozenset(INVISIBLE)
+_DROP_INVISIBLE = str.maketrans("", "", INVISIBLE)
+
+
+def strip_invisible(text: str) -> str:
+    return text.translate(_DROP_INVISIBLE)
+
+
+def clean_name(raw: str) -> tuple[str, bool]:
+    """Display name as shown: no directional marks, no iOS ``~ `` non-contact prefix
+    (reported as the second value), no trailing spaces, U+2011 as '-'."""
+    name = strip_invisible(raw).strip()
+    tilde = False
+    if name[:1] == "~" and name[1:2].isspace():
+        name, tilde = name[1:].strip(), True
+    return name.replace("\u2011", "-"), tilde
+
+
+# --- system events ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemEvent:
+    event: str
+    kind: Kind
+    group: bool
+    strong: bool
+
+
+_EVENTS = [SystemEvent(e, k, g, s) for e, k, g, s, _ in SYSTEM_EVENTS]
+_SYSTEM_RX = re.compile(
+    "|".join(f"(?P<r{i}>{row[4]})" for i, row in enumerate(SYSTEM_EVENTS)), re.DOTALL
+)
+_ACTOR_HINT_RX = re.compile(ACTOR_HINT)
+SYSTEM_MAX_LEN = 1200
+
+
+def match_system(text: str) -> SystemEvent | None:
+    """The catalogued event a whole text is (invisible marks already removed), if any."""
+    if len(text) > SYSTEM_MAX_LEN:
+        return None
+    m = _SYSTEM_RX.fullmatch(text)
+    if m is None or m.lastgroup is None:
+        return None
+    return _EVENTS[int(m.lastgroup[1:])]
+
+
+def actor_hint(candidate_author: str) -> bool:
+    """Whether 'author' before the first ': ' reads like the start of a system line."""
+    return _ACTOR_HINT_RX.search(candidate_author) is not None
+
+
+def split_tight(rest: str) -> tuple[str | None, str]:
+    """Variant 18 ``Bob:Hi`` (no space after the colon). Not a split when the colon is
+    part of a time (``at 10:30``) or a URL (``https://``)."""
+    j = rest.find(":")
+    if j <= 0:
+        return None, rest
+    after = rest[j + 1 : j + 2]
+    if after == "/" or (after.isdigit() and rest[j - 1].isdigit()):
+        return None, rest
+    return rest[:j], rest[j + 1 :]
+
+
+# --- message bodies ---------------------------------------------------------------------
+
+_DELETED = frozenset([*DELETED, *(d + "." for d in DELETED)])
+_OMITTED: dict[str, tuple[Kind, tuple[Attachment, ...]]] = {
+    text: ("contact" if media == "contact" else "media", (Attachment(media, None, note=text),))
+    for text, media in OMITTED.items()
+}
+SINGLE_LINE_EXACT: dict[str, tuple[Kind, tuple[Attachment, ...], dict[str, Any] | None]] = {
+    **{text: (kind, atts, None) for text, (kind, atts) in _OMITTED.items()},
+    **{text: ("deleted", (), {"placeholder": text}) for text in _DELETED},
+}
+"""Whole one-line bodies whose record is known in advance (the records share the
+immutable attachment tuples; extra dicts are copied by the caller)."""
+_LIVE = frozenset(LIVE_LOCATION)
+_POLL = frozenset(POLL_MARKERS)
+EXACT = frozenset([*_DELETED, *OMITTED, *_LIVE, *_POLL])
+"""First lines that are never plain text (checked before anything slower)."""
+PREFIXES = LOCATION_PREFIXES
+OMIT_ENDINGS = tuple({key.rsplit(" ", 1)[-1] for key in OMITTED if " " in key and "<" not in key})
+SPECIAL_FIRST = frozenset(INVISIBLE + "<")
+
+_ANDROID_ATTACHED = re.compile(
+    r"(?P<name>.+?)\s+(?:" + "|".join(map(re.escape, ATTACHED_SUFFIXES)) + ")"
+)
+_IOS_ATTACHED = re.compile(
+    r"(?:(?P<before>.*?)\s*)?<\s*(?:" + "|".join(map(re.escape, ATTACHED_TAGS)) + r"):\s*"
+    rf"[{INVISIBLE}]*(?P<name>[^>]+?)\s*>"
+)
+_OLD_ATTACHED = re.compile(rf"(?P<name>\S.*?)\s*<[{INVISIBLE}]*attached>")
+_OMITTED_DOC = re.compile(DOCUMENT_OMITTED)
+_DOC_TITLE = re.compile(DOCUMENT_TITLE)
+_POLL_OPTION = re.compile(POLL_OPTION)
+_MAPS = re.compile(MAPS_QUERY)
+
+Body = tuple[Kind, str, tuple[Attachment, ...], dict[str, Any] | None, bool]
+Resolve = Callable[[str], tuple[str, int | None]]
+
+
+def _strip_edited(lines: list[str]) -> bool:
+    last = lines[-1]
+    for marker in EDITED:
+        if last.endswith(marker):
+            lines[-1] = last[: -len(marker)].rstrip().rstrip(INVISIBLE).rstrip()
+            return True
+    return False
+
+
+def read_body(first: str, more: list[str] | None, resolve: Resolve) -> Body:
+    """Kind, text (markers removed), attachments, extra and the edited flag of a
+    message whose author is known. ``resolve`` maps an attachment name to its path in
+    the export (or the name itself) and its size."""
+    lines = [first] if more is None else [first, *more]
+    edited = lines[-1][-1:] == ">" and _strip_edited(lines)
+    clean = strip_invisible(lines[0]).strip()
+    caption = "\n".join(lines[1:])
+    single = len(lines) == 1
+    if single and not clean and not edited:
+        note = "empty body: view-once or disappearing media, not included in the export"
+        return "media", "", (Attachment("view-once", None, note=note),), {"view_once": True}, False
+    if single and clean in _DELETED:
+        return "deleted", "", (), {"placeholder": clean}, edited
+    media = _media(clean, caption, resolve)
+    if media is not None:
+        kind, text, attachments, extra = media
+        return kind, text, attachments, extra, edited
+    if clean in _POLL and not single:
+        return _poll(lines[1:], edited)
+    location = _location(clean, caption)
+    if location is not None:
+        return "location", location[0], (), location[1], edited
+    return "text", "\n".join(lines), (), None, edited
+
+
+def _media(
+    clean: str, caption: str, resolve: Resolve
+) -> tuple[Kind, str, tuple[Attachment, ...], dict[str, Any] | None] | None:
+    omitted = _OMITTED.get(clean)
+    if omitted is not None:
+        kind: Kind = omitted[0]
+        return kind, caption, omitted[1], None
+    m = _OMITTED_DOC.fullmatch(clean) if clean.endswith(OMIT_ENDINGS) else None
+    if m is not None:
+        doc = {"document": _document(m.group("title"), m.group("pages"))}
+        return "media", caption, (Attachment(m.group("title"), None, note=clean),), doc
+    extra: dict[str, Any] | None = None
+    tail = clean[-1:]
+    if tail == ")":
+        m = _ANDROID_ATTACHED.fullmatch(clean)
+    elif tail == ">":
+        m = _IOS_ATTACHED.fullmatch(clean) or _OLD_ATTACHED.fullmatch(clean)
+    else:
+        m = None
+    if m is None:
+        return None
+    name = strip_invisible(m.group("name")).strip()
+    before = m.groupdict().get("before") or ""
+    if before:
+        title = _DOC_TITLE.fullmatch(before)
+        if title is not None:
+            extra = {"document": _document(title.group("title"), title.group("pages"))}
+        else:
+            caption = before if not caption else before + "\n" + caption
+    path, size = resolve(name)
+    kind = "contact" if name.lower().endswith(".vcf") else "media"
+    return kind, caption, (Attachment(name, path, size=size),), extra
+
+
+def _document(title: str, pages: str | None) -> dict[str, Any]:
+    return {"title": title, "pages": int(pages) if pages else None}
+
+
+def _poll(lines: list[str], edited: bool) -> Body:
+    question = lines[0]
+    options: list[dict[str, Any]] = []
+    for line in lines[1:]:
+        m = _POLL_OPTION.fullmatch(line.strip())
+        if m is not None:
+            options.append({"text": m.group("text"), "votes": int(m.group("votes"))})
+        elif options:
+            options[-1]["text"] += "\n" + line
+        else:
+            question += "\n" + line
+    text = "\n".join([question, *(o["text"] for o in options)])
+    return "poll", text, (), {"poll": {"question": question, "options": options}}, edited
+
+
+def _location(clean: str, caption: str) -> tuple[str, dict[str, Any]] | None:
+    if clean in _LIVE:
+        return caption, {"location": {"live": True}}
+    if not clean.startswith(PREFIXES):
+        return None
+    url = clean.split(" ", 1)[1].strip()
+    info: dict[str, Any] = {"url": url, "live": False}
+    m = _MAPS.search(url)
+    if m is not None:
+        info["lat"], info["lon"] = float(m.group("lat")), float(m.group("lon"))
+    text = url if not caption else url + "\n" + caption
+    return text, {"location": info}
+
+
+def is_plain(first: str, more: list[str] | None) -> bool:
+    """The fast path: True when ``read_body`` would certainly return kind 'text' with no
+    edit marker. Only C-level string checks."""
+    last = first if more is None else more[-1]
+    return (
+        first[:1] not in SPECIAL_FIRST
+        and first != ""
+        and last[-1:] not in (">", ")")
+        and first not in EXACT
+        and not first.startswith(PREFIXES)
+        and not first.endswith(OMIT_ENDINGS)
+    )
+
+
+def attachment_index(paths: Mapping[str, int], chat_path: str) -> Resolve:
+    """Resolve attachment names against the files of the export: exact file name first,
+    then a stored name with one more extension (the text says ``IMG-1.jpg``, the zip
+    holds ``IMG-1.jpg.png``). Unknown names resolve to themselves with no size."""
+    exact: dict[str, tuple[str, int]] = {}
+    extended: dict[str, tuple[str, int]] = {}
+    for path, size in paths.items():
+        if path == chat_path:
+            continue
+        name = path.rsplit("/", 1)[-1]
+        exact.setdefault(name, (path, size))
+        if name.count(".") >= 2:
+            extended.setdefault(name.rsplit(".", 1)[0], (path, size))
+
+    def resolve(name: str) -> tuple[str, int | None]:
+        hit = exact.get(name) or extended.get(name)
+        return (name, None) if hit is None else hit
+
+    return resolve
