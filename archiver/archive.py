@@ -66,10 +66,12 @@ def create_archive(
     *,
     tz: str,
     argon2: crypto.Argon2Params | None = None,
+    plaintext: bool = False,
 ) -> NewArchive:
     """Create the archive directory, its database, signing key and key slots (the first
     slot plus a recovery slot), and the ``init`` audit entry. The caller shows the
-    recovery key once."""
+    recovery key once. ``plaintext`` leaves the database unencrypted: only for tests that
+    must read raw pages (secure-deletion checks); the CLI never sets it."""
     check_zone(tz)
     db_path, keys_path = archive_paths(path)
     if db_path.exists() or keys_path.exists():
@@ -84,7 +86,7 @@ def create_archive(
     archive_id = str(uuid.uuid4())
     store = None
     try:
-        store = Store(connect(db_path, db_key), db_path)
+        store = Store(connect(db_path, None if plaintext else db_key), db_path)
         applied = store.migrate()
         ring = Keyring.new(keys_path, archive_id, signing_public)
         first_slot = ring.add_slot(first_secret, db_key, now, params=argon2)
@@ -130,7 +132,9 @@ def create_archive(
     return NewArchive(archive, recovery_text, first_slot, recovery_slot)
 
 
-def open_archive(path: Path, secret: Secret, inv: Invocation | None = None) -> Archive:
+def open_archive(
+    path: Path, secret: Secret, inv: Invocation | None = None, *, plaintext: bool = False
+) -> Archive:
     """Unlock and open the archive at ``path`` (migrating its schema if it is older)."""
     db_path, keys_path = archive_paths(path)
     if not db_path.exists():
@@ -144,7 +148,7 @@ def open_archive(path: Path, secret: Secret, inv: Invocation | None = None) -> A
     opened_with = b""
     for candidate in unlocked.candidates:
         try:
-            store = Store(connect(db_path, candidate), db_path)
+            store = Store(connect(db_path, None if plaintext else candidate), db_path)
         except BadKey:
             continue
         opened_with = candidate

@@ -107,10 +107,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
             """CREATE INDEX participants_phone ON participants(phone) WHERE phone IS NOT NULL""",
             # Message ids are ordered by time: (sent second << 20) | sequence. FTS rowids
-            # equal message ids, so date-ordered search is a rowid scan.
+            # equal message ids, so date-ordered search is a rowid scan. Fingerprints need
+            # no index: identical messages share a second, so dedup looks them up within
+            # that second's id range (a random-key index would dominate bulk ingest).
             """CREATE TABLE messages (
                 id             INTEGER PRIMARY KEY,
-                fingerprint    BLOB NOT NULL UNIQUE,
+                fingerprint    BLOB NOT NULL,
                 chat_id        INTEGER NOT NULL REFERENCES chats(id),
                 msg_id         TEXT,
                 kind           TEXT NOT NULL,
@@ -118,7 +120,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 sender_name    TEXT,
                 sent_at        INTEGER,
                 sent_at_text   TEXT,
-                tz             TEXT,
                 text           TEXT NOT NULL,
                 edited         INTEGER NOT NULL DEFAULT 0,
                 edited_at      INTEGER,
@@ -128,6 +129,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 occurrence     INTEGER NOT NULL DEFAULT 0,
                 source_id      INTEGER NOT NULL REFERENCES sources(id),
                 source_line    INTEGER,
+                custodian_id   INTEGER REFERENCES custodians(id),
                 ingested_at    INTEGER NOT NULL,
                 version        INTEGER NOT NULL DEFAULT 1
             )""",
@@ -135,12 +137,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 WHERE msg_id IS NOT NULL""",
             """CREATE INDEX messages_chat ON messages(chat_id, id)""",
             """CREATE INDEX messages_sender ON messages(sender_id, id)""",
-            """CREATE INDEX messages_source ON messages(source_id)""",
+            """CREATE INDEX messages_source ON messages(source_id, id)""",
             # Earlier texts of a message whose text changed in a later export (Telegram).
             """CREATE TABLE message_versions (
                 message_id  INTEGER NOT NULL REFERENCES messages(id),
                 version     INTEGER NOT NULL,
                 fingerprint BLOB NOT NULL,
+                kind        TEXT NOT NULL,
                 text        TEXT NOT NULL,
                 edited      INTEGER NOT NULL,
                 edited_at   INTEGER,
@@ -149,6 +152,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 recorded_at INTEGER NOT NULL,
                 PRIMARY KEY (message_id, version)
             ) WITHOUT ROWID""",
+            # The first custodian is messages.custodian_id; every further custodian who
+            # holds the same message is a row here. The view lists them all.
             """CREATE TABLE message_custodians (
                 message_id   INTEGER NOT NULL REFERENCES messages(id),
                 custodian_id INTEGER NOT NULL REFERENCES custodians(id),
@@ -156,6 +161,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             ) WITHOUT ROWID""",
             """CREATE INDEX message_custodians_by_custodian
                 ON message_custodians(custodian_id, message_id)""",
+            """CREATE VIEW message_custodian_ids(message_id, custodian_id) AS
+                SELECT id, custodian_id FROM messages WHERE custodian_id IS NOT NULL
+                UNION SELECT message_id, custodian_id FROM message_custodians""",
             # Later sightings of an archived message in other exports (the first sighting
             # is messages.source_id / source_line).
             """CREATE TABLE message_sources (
@@ -188,15 +196,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
             # Full-text index; contentless (texts live in `messages`), rowid = message id.
             # body: text with CJK runs split out; files: attachment names; cjk: bigrams of
-            # Chinese/Japanese/Korean runs, so any two-character run is findable.
+            # Chinese/Japanese/Korean runs, so any two-character run is findable. Rows are
+            # removed with the 'delete' command and the indexed values (ftsindex.py), which
+            # with secure-delete erases the terms from the index pages.
             """CREATE VIRTUAL TABLE messages_fts USING fts5(
                 body, files, cjk,
-                content='', contentless_delete=1,
+                content='',
                 tokenize='unicode61 remove_diacritics 2',
-                prefix='2 3'
+                prefix='3'
             )""",
             # FTS5's own secure-delete: deleted terms are removed from index pages.
             """INSERT INTO messages_fts(messages_fts, rank) VALUES ('secure-delete', 1)""",
+            # Bigger in-memory term buffer: fewer, larger segments during bulk ingest.
+            """INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', 8388608)""",
             # The tamper-evident audit trail: an HMAC chain (DESIGN.md decision 9).
             """CREATE TABLE audit_log (
                 seq       INTEGER PRIMARY KEY,
@@ -213,5 +225,65 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
 ]
+
+MIGRATIONS.append(
+    (
+        2,
+        "retention policies, legal holds, purges and tombstones",
+        [
+            # Each `policy load` stores a new version; the highest version is active.
+            """CREATE TABLE policy_sets (
+                version   INTEGER PRIMARY KEY,
+                loaded_at INTEGER NOT NULL,
+                loaded_by TEXT NOT NULL,
+                locked    INTEGER NOT NULL DEFAULT 0,
+                sha256    TEXT NOT NULL,
+                document  TEXT NOT NULL
+            )""",
+            """CREATE TABLE holds (
+                id             INTEGER PRIMARY KEY,
+                name           TEXT NOT NULL UNIQUE,
+                matter         TEXT NOT NULL,
+                reason         TEXT NOT NULL,
+                scope          TEXT NOT NULL,
+                created_at     INTEGER NOT NULL,
+                created_by     TEXT NOT NULL,
+                released_at    INTEGER,
+                released_by    TEXT,
+                release_reason TEXT
+            )""",
+            """CREATE TABLE purges (
+                id                   INTEGER PRIMARY KEY,
+                executed_at          INTEGER NOT NULL,
+                as_of                INTEGER NOT NULL,
+                ahead_of_time        INTEGER NOT NULL,
+                policy_version       INTEGER NOT NULL,
+                counts               TEXT NOT NULL,
+                certificate          TEXT,
+                certificate_sha256   TEXT,
+                previous_sha256      TEXT
+            )""",
+            # What remains of a purged message: keyed fingerprints of every version (so a
+            # re-ingest does not bring it back and an ingest's Merkle root still verifies),
+            # never its text.
+            """CREATE TABLE tombstones (
+                message_id        INTEGER NOT NULL,
+                version           INTEGER NOT NULL,
+                keyed_fingerprint BLOB NOT NULL,
+                chat_id           INTEGER NOT NULL,
+                msg_id            TEXT,
+                source_id         INTEGER NOT NULL,
+                sent_at           INTEGER,
+                rule              TEXT NOT NULL,
+                purge_id          INTEGER NOT NULL REFERENCES purges(id),
+                purged_at         INTEGER NOT NULL,
+                PRIMARY KEY (message_id, version)
+            ) WITHOUT ROWID""",
+            """CREATE INDEX tombstones_fingerprint ON tombstones(keyed_fingerprint)""",
+            """CREATE INDEX tombstones_chat ON tombstones(chat_id, msg_id)""",
+            """CREATE INDEX tombstones_source ON tombstones(source_id, message_id)""",
+        ],
+    )
+)
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

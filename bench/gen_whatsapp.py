@@ -51,8 +51,16 @@ SYSTEM = [
 ]
 
 
+RARE = ["fjord", "zeppelin", "quasar", "marzipan", "obsidian"]
+
+
 def _sentence(rng: random.Random) -> str:
     words = rng.choices(WORDS, k=rng.randint(2, 18))
+    # For the search benchmark: one word in about half the messages, a few rare ones.
+    if rng.random() < 0.5:
+        words.insert(rng.randrange(len(words) + 1), "the")
+    if rng.random() < 0.002:
+        words.insert(rng.randrange(len(words) + 1), rng.choice(RARE))
     text = " ".join(words).capitalize()
     if rng.random() < 0.15:
         text += f" {rng.randint(1, 500)}k at {rng.uniform(90, 110):.2f}"

@@ -1,0 +1,161 @@
+"""Producing messages: JSON Lines (the Contracts' message record) and CSV.
+
+Exports are written atomically (a temporary file beside the target, then a rename) with
+mode 0600: they hold message text in the clear by design, so only the owner may read
+them. The export's SHA-256 and message count go to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from archiver import auditlog, search
+from archiver.archive import Archive
+from archiver.auditlog import Invocation
+from archiver.errors import InputError, Refused
+from archiver.records import iter_records
+from archiver.store import check_zone
+
+FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = (
+    "id",
+    "sent_at",
+    "platform",
+    "chat",
+    "sender",
+    "kind",
+    "text",
+    "edited",
+    "edited_at",
+    "attachments",
+    "attachment_sha256",
+    "custodians",
+    "source_file",
+    "source_sha256",
+    "source_line",
+)
+
+
+def _csv_row(rec: dict[str, Any]) -> list[Any]:
+    first = rec["sources"][0] if rec["sources"] else {}
+    return [
+        rec["id"],
+        rec["sent_at"] or "",
+        rec["platform"],
+        rec["chat"] or "",
+        rec["sender"] or "",
+        rec["kind"],
+        rec["text"],
+        "true" if rec["edited"] else "false",
+        rec["edited_at"] or "",
+        "; ".join(a["name"] for a in rec["attachments"]),
+        "; ".join(a["sha256"] or "" for a in rec["attachments"]),
+        "; ".join(rec["custodians"]),
+        first.get("file", ""),
+        first.get("sha256", ""),
+        "" if first.get("line") is None else first["line"],
+    ]
+
+
+def write_records(records: Iterable[dict[str, Any]], fmt: str, fh: IO[str]) -> int:
+    """Write records in ``fmt`` to a text stream; returns how many were written."""
+    n = 0
+    if fmt == "jsonl":
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
+            n += 1
+    elif fmt == "csv":
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for rec in records:
+            writer.writerow(_csv_row(rec))
+            n += 1
+    else:
+        raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return n
+
+
+class _HashingWriter(io.TextIOBase):
+    """A text stream that encodes to UTF-8, hashes and writes to a binary file."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, s: str) -> int:
+        data = s.encode("utf-8")
+        self.digest.update(data)
+        self.size += len(data)
+        self.raw.write(data)
+        return len(s)
+
+
+def export(
+    archive: Archive,
+    out: Path,
+    fmt: str,
+    inv: Invocation,
+    *,
+    query: str | None = None,
+    tz: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write the messages matching ``query`` (default: every message), oldest first."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if out.exists():
+        raise Refused(f"{out} already exists; choose a new file name for the export")
+    store = archive.store
+
+    def everything() -> Iterator[int]:
+        return (int(r[0]) for r in store.execute("SELECT id FROM messages ORDER BY id"))
+
+    source: Callable[[], Iterator[int]] = everything
+    if query:
+        plan = search.compile_query(store, query, check_zone(tz or archive.default_tz))
+
+        def source() -> Iterator[int]:
+            return search.matching_ids(store, plan)
+
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            writer = _HashingWriter(raw)
+
+            def counted() -> Iterator[dict[str, Any]]:
+                for i, rec in enumerate(iter_records(store, source()), 1):
+                    if progress and i % 1000 == 0:
+                        progress(1000)
+                    yield rec
+
+            n = write_records(counted(), fmt, writer)  # type: ignore[arg-type]
+            raw.flush()
+            os.fsync(raw.fileno())
+        report = {
+            "out": str(out),
+            "format": fmt,
+            "query": query,
+            "tz": tz or archive.default_tz,
+            "messages": n,
+            "sha256": writer.digest.hexdigest(),
+            "bytes": writer.size,
+        }
+        # The file appears exactly when its audit entry is committed.
+        with store.transaction():
+            auditlog.append(store, inv, details=report)
+            if out.exists():
+                raise Refused(f"{out} appeared while exporting; not overwriting it")
+            os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return report

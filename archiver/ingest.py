@@ -1,0 +1,455 @@
+"""Ingest: exports in, normalized messages out — atomically, idempotently, with evidence.
+
+For every export unit found under the given paths:
+
+1. hash it (the zip or file as received; for a folder, a manifest of its files);
+2. if this custodian already ingested these exact bytes, add nothing;
+3. otherwise, in ONE transaction: store the original bytes (encrypted, chunked) and the
+   hash of every file inside, parse it, write its messages (dedup, versions, custody
+   links, attachments), record provenance (custodian, operator, parser and version,
+   options, time zone, counts, date-order evidence, notices) and the Merkle root of the
+   fingerprints it added, and append the audit entry. A failure rolls all of it back and
+   leaves an audit entry saying so; other units carry on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archiver import auditlog, blobs, containers, identity, parsers, pipeline
+from archiver.archive import Archive
+from archiver.auditlog import Invocation
+from archiver.containers import Received, sha256_stream
+from archiver.errors import ArchiverError, InputError
+from archiver.model import Chat, Notice, ParseFacts, Unparsed
+from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions
+from archiver.store import Store, check_zone
+from archiver.writer import MessageWriter
+
+BATCH = 5000
+# Exports with more text than this are parsed in a child process beside the writer;
+# smaller ones are not worth the fork.
+CHILD_PROCESS_BYTES = 4 << 20
+# WhatsApp caps an export at about 40,000 messages (10,000 with media).
+WHATSAPP_CAP_WARNING = 39_000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """The operator's choices for one `archiver ingest` run."""
+
+    custodian: str | None = None
+    tz: str = "UTC"
+    tz_explicit: bool = False
+    date_order: DateOrder = "auto"
+    platform: str = "auto"
+
+
+@dataclass
+class SourceReport:
+    """What happened to one export (a row of the ingest summary)."""
+
+    name: str
+    origin: str
+    kind: str
+    status: str = "pending"  # ingested | already-ingested | failed
+    sha256: str | None = None
+    source_id: int | None = None
+    platform: str | None = None
+    parser: str | None = None
+    custodian: str | None = None
+    tz: str | None = None
+    chats: int = 0
+    messages: int = 0
+    new: int = 0
+    existing: int = 0
+    new_versions: int = 0
+    previously_purged: int = 0
+    attachments: int = 0
+    attachments_stored: int = 0
+    attachments_missing: int = 0
+    unparsed: int = 0
+    date_order: str | None = None
+    date_order_evidence: str | None = None
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    merkle_root: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class IngestReport:
+    sources: list[SourceReport] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    def as_dict(self) -> dict[str, Any]:
+        totals = {
+            k: sum(getattr(s, k) for s in self.sources)
+            for k in ("messages", "new", "existing", "new_versions", "previously_purged")
+        }
+        return {
+            "sources": [s.as_dict() for s in self.sources],
+            "skipped": self.skipped,
+            "totals": totals,
+            "failed": len(self.failed),
+        }
+
+
+def ingest(
+    archive: Archive,
+    paths: list[Path],
+    options: IngestOptions,
+    inv: Invocation,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest every export found under ``paths``; one transaction per export."""
+    check_zone(options.tz)
+    found = containers.discover(paths)
+    report = IngestReport(skipped=[{"path": str(p), "reason": r} for p, r in found.skipped])
+    if not found.units:
+        raise InputError(
+            "no export found in " + ", ".join(str(p) for p in paths) + "; give WhatsApp .txt/.zip "
+            "exports or Telegram export folders (result.json / messages.html)"
+        )
+    for path, kind in found.units:
+        source = SourceReport(name=path.name, origin=str(path), kind=kind)
+        report.sources.append(source)
+        try:
+            with containers.open_unit(path, kind) as received:
+                _ingest_unit(archive, (path, kind), received, options, inv, source, progress)
+        except ArchiverError as exc:
+            source.status = "failed"
+            source.error = str(exc)
+            auditlog.append(
+                archive.store,
+                inv,
+                outcome="error",
+                details={"source": source.name, "sha256": source.sha256, "error": str(exc)[:500]},
+            )
+    return report
+
+
+def _digest(received: Received) -> tuple[str, int, list[dict[str, Any]]]:
+    """SHA-256 and size of the export as received, and the hash of every file in it
+    (for a folder, the export's hash is that of the manifest of its files)."""
+    if received.kind == "file":
+        sha, size = sha256_stream(containers.file_opener(received.origin))
+        return sha, size, [{"path": received.unit.files[0].path, "size": size, "sha256": sha}]
+    members: list[dict[str, Any]] = []
+    total = 0
+    for f in received.unit.files:
+        sha, size = sha256_stream(f.open)
+        total += size
+        members.append({"path": f.path, "size": size, "sha256": sha})
+    if received.kind == "zip":
+        sha, size = sha256_stream(containers.file_opener(received.origin))
+        return sha, size, members
+    manifest = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(manifest).hexdigest(), total, members
+
+
+def _text_bytes(unit: ExportUnit) -> int:
+    return sum(f.size for f in unit.files if f.name.lower().endswith((".txt", ".json", ".html")))
+
+
+def _custodian_id(store: Store, name: str | None) -> int | None:
+    if not name:
+        return None
+    store.execute("INSERT OR IGNORE INTO custodians(name) VALUES (?)", (name,))
+    return int(store.one("SELECT id FROM custodians WHERE name = ?", (name,)))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Bulk loads allocate millions of short-lived objects; the cyclic GC only slows them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _ingest_unit(
+    archive: Archive,
+    found: tuple[Path, containers.Kind],
+    received: Received,
+    options: IngestOptions,
+    inv: Invocation,
+    source: SourceReport,
+    progress: Progress | None,
+) -> None:
+    store = archive.store
+    unit = received.unit
+    parser = parsers.detect(unit, options.platform)
+    source.platform, source.parser = parser.platform, parser.name
+    source.custodian, source.tz = options.custodian, options.tz
+    sha, size, members = _digest(received)
+    source.sha256 = sha
+    now_dt = inv.now()
+    now = int(now_dt.timestamp())
+    with store.transaction():
+        custodian_id = _custodian_id(store, options.custodian)
+        earlier = store.execute(
+            "SELECT id, counts FROM sources WHERE sha256 = ? AND custodian_id IS ?",
+            (sha, custodian_id),
+        ).fetchone()
+        if earlier is not None:
+            source.status = "already-ingested"
+            source.source_id = int(earlier[0])
+            source.messages = int(json.loads(earlier[1]).get("messages", 0))
+            source.existing = source.messages
+            auditlog.append(
+                store,
+                inv,
+                details={"source": source.name, "sha256": sha, "outcome": "already-ingested"},
+            )
+            return
+        _store_evidence(store, received, sha, members, now)
+        source_id = _insert_source(store, received, source, options, inv, size, custodian_id, now)
+        source.source_id = source_id
+        store.conn.executemany(
+            "INSERT INTO source_files(source_id, path, size, sha256, role) VALUES (?,?,?,?,?)",
+            [(source_id, m["path"], m["size"], m["sha256"], received.kind) for m in members],
+        )
+        parse_options = ParseOptions(
+            tz=check_zone(options.tz),
+            tz_explicit=options.tz_explicit,
+            date_order=options.date_order,
+        )
+        writer = MessageWriter(
+            store,
+            source_id=source_id,
+            custodian_id=custodian_id,
+            platform=parser.platform,
+            now=now,
+            unit=unit,
+            tombstone_key=identity.tombstone_key(store.secret("archive_secret")),
+        )
+        facts: dict[str, Any] = {}
+        notices: list[dict[str, Any]] = []
+        if _text_bytes(unit) >= CHILD_PROCESS_BYTES:
+            stream = pipeline.in_child(*found, parser.name, parse_options, BATCH)
+        else:
+            stream = pipeline.parse_staged(*found, parser.name, parse_options, BATCH)
+        with _gc_paused():
+            for item in stream:
+                if isinstance(item, list):
+                    writer.add_batch(item)
+                    if progress:
+                        progress(len(item))
+                elif isinstance(item, Chat):
+                    writer.add_chat(item)
+                elif isinstance(item, Unparsed):
+                    writer.add_unparsed(item)
+                elif isinstance(item, Notice):
+                    notices.append(dataclasses.asdict(item))
+                elif isinstance(item, ParseFacts):
+                    facts.update(item.facts)
+            writer.flush_unparsed()
+        notices.extend(_completeness_notices(parser.platform, writer, facts, notices))
+        _fill_report(source, writer, facts, notices)
+        source.merkle_root = ingest_merkle_root(store, source_id)
+        store.execute(
+            "UPDATE sources SET facts = ?, counts = ?, notices = ?, merkle_root = ? WHERE id = ?",
+            (
+                json.dumps(facts, ensure_ascii=False, default=str),
+                json.dumps(_counts(source)),
+                json.dumps(notices, ensure_ascii=False),
+                source.merkle_root,
+                source_id,
+            ),
+        )
+        source.status = "ingested"
+        auditlog.append(
+            store,
+            inv,
+            details={
+                "source": source.name,
+                "sha256": sha,
+                "source_id": source_id,
+                "custodian": options.custodian,
+                "counts": _counts(source),
+                "merkle_root": source.merkle_root,
+                "merkle_format": identity.MERKLE_FORMAT,
+            },
+        )
+
+
+def _insert_source(
+    store: Store,
+    received: Received,
+    source: SourceReport,
+    options: IngestOptions,
+    inv: Invocation,
+    size: int,
+    custodian_id: int | None,
+    now: int,
+) -> int:
+    opts = {
+        "tz": options.tz,
+        "tz_explicit": options.tz_explicit,
+        "date_order": options.date_order,
+        "platform": options.platform,
+        "custodian": options.custodian,
+    }
+    from archiver import __version__
+
+    cur = store.execute(
+        "INSERT INTO sources(sha256, name, origin_path, size, blob_sha256, kind, platform, "
+        "parser, parser_version, custodian_id, operator, host, ingested_at, tz, options, "
+        "facts, counts, notices) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            source.sha256,
+            source.name,
+            str(received.origin.resolve()),
+            size,
+            source.sha256 if received.kind in ("file", "zip") else None,
+            received.kind,
+            source.platform,
+            source.parser,
+            f"{source.parser}/{_parser_version(source.parser)} archiver/{__version__}",
+            custodian_id,
+            inv.user,
+            inv.host,
+            now,
+            options.tz,
+            json.dumps(opts),
+            "{}",
+            "{}",
+            "[]",
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def _parser_version(name: str | None) -> str:
+    for p in parsers.all_parsers():
+        if p.name == name:
+            return p.version
+    return "?"
+
+
+def _store_evidence(
+    store: Store, received: Received, sha: str, members: list[dict[str, Any]], now: int
+) -> None:
+    """The export's bytes, encrypted in the database: the file or zip as received, or
+    every file of a folder export."""
+    if received.kind in ("file", "zip"):
+        opener = containers.file_opener(received.origin)
+        blobs.put_stream(store, opener, sha, now, received.origin.name)
+        return
+    files = {f.path: f for f in received.unit.files}
+    for m in members:
+        blobs.put_stream(store, files[m["path"]].open, m["sha256"], now, m["path"])
+
+
+def ingest_merkle_root(store: Store, source_id: int) -> str | None:
+    """Merkle root of the keyed fingerprints of the messages a source added, in id order:
+    the version-1 fingerprint of messages that later changed, and the tombstone of
+    messages since purged (so a purge never breaks an ingest's recorded root)."""
+    key = identity.tombstone_key(store.secret("archive_secret"))
+    builder = identity.MerkleBuilder()
+    if store.one("SELECT 1 FROM tombstones WHERE source_id = ? LIMIT 1", (source_id,)):
+        rows = store.execute(
+            "SELECT id, fingerprint, version, 0 FROM messages WHERE source_id = ?1 "
+            "UNION ALL SELECT message_id, keyed_fingerprint, 1, 1 FROM tombstones "
+            "WHERE source_id = ?1 AND version = 1 ORDER BY 1",
+            (source_id,),
+        )
+    else:
+        rows = store.execute(
+            "SELECT id, fingerprint, version, 0 FROM messages WHERE source_id = ? ORDER BY id",
+            (source_id,),
+        )
+    keyed = identity.keyed
+    while chunk := rows.fetchmany(10_000):
+        leaves = []
+        for mid, fp, version, is_keyed in chunk:
+            if is_keyed:
+                leaves.append(bytes(fp))
+                continue
+            if version > 1:
+                fp = store.one(
+                    "SELECT fingerprint FROM message_versions WHERE message_id = ? AND version = 1",
+                    (mid,),
+                )
+            leaves.append(keyed(key, fp))
+        builder.add_many(leaves)
+    return builder.root()
+
+
+def _completeness_notices(
+    platform: str, writer: MessageWriter, facts: dict[str, Any], notices: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """WhatsApp caps exports; an export at the cap is probably truncated."""
+    if platform != "whatsapp" or any(n["code"] == "probably-truncated" for n in notices):
+        return []
+    if writer.counts.messages >= WHATSAPP_CAP_WARNING:
+        return [
+            {
+                "code": "probably-truncated",
+                "message": f"{writer.counts.messages} messages: WhatsApp stops an export at "
+                "about 40,000 messages (10,000 with media); older messages are probably "
+                "missing. Export again in parts or from another phone.",
+                "chat_key": None,
+            }
+        ]
+    return []
+
+
+def _fill_report(
+    source: SourceReport,
+    writer: MessageWriter,
+    facts: dict[str, Any],
+    notices: list[dict[str, Any]],
+) -> None:
+    c = writer.counts
+    source.chats = c.chats
+    source.messages = c.messages
+    source.new = c.new
+    source.existing = c.existing
+    source.new_versions = c.new_versions
+    source.previously_purged = c.previously_purged
+    source.attachments = c.attachments
+    source.attachments_stored = c.attachments_stored
+    source.attachments_missing = c.attachments_missing
+    source.unparsed = c.unparsed
+    source.date_order = facts.get("date_order")
+    source.date_order_evidence = facts.get("date_order_evidence")
+    source.notices = notices
+
+
+def _counts(source: SourceReport) -> dict[str, int]:
+    return {
+        k: getattr(source, k)
+        for k in (
+            "chats",
+            "messages",
+            "new",
+            "existing",
+            "new_versions",
+            "previously_purged",
+            "attachments",
+            "attachments_stored",
+            "attachments_missing",
+            "unparsed",
+        )
+    }

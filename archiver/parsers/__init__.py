@@ -1,0 +1,37 @@
+"""Registry of export parsers: pick one by name or by sniffing the export."""
+
+from __future__ import annotations
+
+from archiver.errors import InputError
+from archiver.parsers.base import ExportUnit, Parser
+
+PLATFORM_CHOICES = ("auto", "whatsapp", "telegram")
+
+
+def all_parsers() -> list[Parser]:
+    """Every parser, most specific first (Telegram JSON before Telegram HTML)."""
+    # Imported here so that importing the registry stays cheap for commands that
+    # never parse.
+    from archiver.parsers.telegram_html import TelegramHtmlParser
+    from archiver.parsers.telegram_json import TelegramJsonParser
+    from archiver.parsers.whatsapp import WhatsAppParser
+
+    return [TelegramJsonParser(), TelegramHtmlParser(), WhatsAppParser()]
+
+
+def detect(unit: ExportUnit, platform: str = "auto") -> Parser:
+    """The parser for ``unit``; ``platform`` narrows the choice ('auto' = any)."""
+    if platform not in PLATFORM_CHOICES:
+        raise InputError(
+            f"unknown platform {platform!r}; choose one of {', '.join(PLATFORM_CHOICES)}"
+        )
+    candidates = [p for p in all_parsers() if platform in ("auto", p.platform)]
+    for parser in candidates:
+        if parser.sniff(unit):
+            return parser
+    wanted = "a WhatsApp or Telegram export" if platform == "auto" else f"a {platform} export"
+    raise InputError(
+        f"{unit.name}: not recognised as {wanted}. Expected a WhatsApp 'Export chat' .txt "
+        "or .zip, or a Telegram Desktop export (result.json or messages.html); "
+        "use --platform to force one."
+    )

@@ -1,0 +1,165 @@
+"""Parsing beside writing.
+
+The parser and the stager (fingerprints, occurrence indexes, index columns) run in a
+forked child process while the caller writes to the database, so the two cores work at
+once without contending for the GIL. The child re-opens the export itself (it never
+touches the parent's database connection or open files), and sends its output through a
+pipe: batches of staged messages as one ``marshal`` blob each, other records pickled.
+Nothing is written to disk; the pipe's kernel buffer is the only queue, so a slow writer
+simply blocks the parser. Records arrive in exactly the parser's order; an exception in
+the child is re-raised in the caller; a caller that stops early stops the child.
+
+Where ``fork`` is unavailable the same generator runs in a thread instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import multiprocessing
+import os
+import pickle
+import queue
+import threading
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from archiver import containers, parsers
+from archiver.errors import ArchiverError
+from archiver.model import Message, Record
+from archiver.parsers.base import ParseOptions
+from archiver.writer import Staged, Stager
+
+Item = Record | list[Staged]
+_DONE = object()
+
+
+def staged(records: Iterator[Record], stager: Stager, batch: int) -> Iterator[Item]:
+    """Messages grouped into staged batches; every other record passes through in order
+    (a batch is closed before any non-message record, so a Chat precedes its messages)."""
+    pending: list[Staged] = []
+    for record in records:
+        if type(record) is Message:
+            pending.append(stager.stage(record))
+            if len(pending) >= batch:
+                yield pending
+                pending = []
+        else:
+            if pending:
+                yield pending
+                pending = []
+            yield record
+    if pending:
+        yield pending
+
+
+def parse_staged(
+    origin: Path, kind: containers.Kind, parser_name: str, options: ParseOptions, batch: int
+) -> Iterator[Item]:
+    """Open the export, parse and stage it (what the child process runs)."""
+    with containers.open_unit(origin, kind) as received:
+        parser = next(p for p in parsers.all_parsers() if p.name == parser_name)
+        yield from staged(parser.parse(received.unit, options), Stager(parser.platform), batch)
+
+
+def _child(conn: Connection, args: tuple[object, ...]) -> None:
+    code = 0
+    try:
+        for item in parse_staged(*args):  # type: ignore[arg-type]
+            if isinstance(item, list):
+                conn.send_bytes(b"M" + marshal.dumps([tuple(s) for s in item]))
+            else:
+                conn.send_bytes(b"R" + pickle.dumps(item))
+        conn.send_bytes(b"D")
+    except BrokenPipeError:
+        code = 1  # the writer stopped listening
+    except BaseException as exc:
+        try:
+            payload = pickle.dumps(exc)
+        except Exception:
+            payload = pickle.dumps(ArchiverError(f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(BrokenPipeError):
+            conn.send_bytes(b"E" + payload)
+        code = 1
+    finally:
+        conn.close()
+        os._exit(code)  # no atexit handlers: the parent owns every other resource
+
+
+def in_child(
+    origin: Path, kind: containers.Kind, parser_name: str, options: ParseOptions, batch: int
+) -> Iterator[Item]:
+    """``parse_staged`` in a forked child process (or a thread where fork is missing)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from in_background(parse_staged(origin, kind, parser_name, options, batch))
+        return
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=_child, args=(sender, (origin, kind, parser_name, options, batch)), daemon=True
+    )
+    proc.start()
+    sender.close()
+    make = Staged._make
+    try:
+        while True:
+            data = receiver.recv_bytes()
+            tag, body = data[:1], memoryview(data)[1:]
+            if tag == b"M":
+                yield [make(t) for t in marshal.loads(body)]
+            elif tag == b"R":
+                yield pickle.loads(body)
+            elif tag == b"E":
+                raise pickle.loads(body)
+            else:
+                return
+    except EOFError:
+        raise ArchiverError(
+            f"{origin.name}: the parser process ended unexpectedly (exit code "
+            f"{proc.exitcode}); nothing from this export was kept"
+        ) from None
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
+def in_background(items: Iterator[Item], depth: int = 4) -> Iterator[Item]:
+    """Run ``items`` in a worker thread, at most ``depth`` items ahead of the consumer."""
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            put(exc)
+            return
+        put(_DONE)
+
+    worker = threading.Thread(target=work, name="archiver-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            got = q.get()
+            if got is _DONE:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join(timeout=5)
