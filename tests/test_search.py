@@ -1,0 +1,218 @@
+"""Search: a golden table of queries with their exact hits, error positions, people links.
+
+Hits are written as fixture labels: ``d7`` is line 7 of deal-desk.fake, ``t3`` line 3 of
+trading.tgfake (see tests/fixtures/search). Date order is newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archiver import parsers
+from archiver.archive import Archive, create_archive, open_archive
+from archiver.errors import QueryError
+from archiver.ingest import IngestOptions, ingest
+from archiver.keyring import Secret, create_key_file
+from archiver.people import link
+from archiver.search import search, show
+from tests.conftest import inv
+from tests.fakeparser import FakeParser, FakeTelegramParser
+
+FIXTURES = Path(__file__).parent / "fixtures" / "search"
+PREFIX = {"deal-desk.fake": "d", "trading.tgfake": "t"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+    root = tmp_path_factory.mktemp("search")
+    key = root / "k.key"
+    create_key_file(key)
+    secret = Secret("keyfile", key.read_bytes(), "test")
+    create_archive(root / "archive", secret, inv("init"), tz="Europe/London").archive.close()
+    archive = open_archive(root / "archive", secret)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parsers, "all_parsers", lambda: [FakeTelegramParser(), FakeParser()])
+        for name, custodian in (
+            ("deal-desk.fake", "dana@broker.example"),
+            ("trading.tgfake", "sam@broker.example"),
+        ):
+            report = ingest(archive, [FIXTURES / name], IngestOptions(custodian=custodian), inv())
+            assert report.sources[0].status == "ingested", report.sources[0].error
+    yield archive
+    archive.close()
+
+
+def labels(archive: Archive, query: str, **kw: object) -> list[str]:
+    result = search(archive, query, inv("search"), limit=100, **kw)  # type: ignore[arg-type]
+    assert result.total == len(result.results)
+    return [PREFIX[r["sources"][0]["file"]] + str(r["sources"][0]["line"]) for r in result.results]
+
+
+GOLDEN = [
+    ("müller", ["t2", "d9", "d3", "d2"]),
+    ("muller", ["t2", "d9", "d3", "d2"]),
+    ("MÜLLER", ["t2", "d9", "d3", "d2"]),
+    ('"term sheet"', ["d4", "d2"]),  # d4 breaks the phrase across two lines
+    ("guarant*", ["t3", "d7", "d5", "d4", "d3"]),
+    ("guarantee", ["t3", "d7", "d4", "d3"]),
+    ("price guarantee", ["d7", "d4", "d3"]),
+    ("price AND guarantee", ["d7", "d4", "d3"]),
+    ('"price guarantee"', ["d3"]),
+    ("NEAR(price guarantee, 2)", ["d4", "d3"]),
+    ("price w/2 guarantee", ["d4", "d3"]),
+    ("guarantee OR muller", ["t3", "t2", "d9", "d7", "d4", "d3", "d2"]),
+    ("guarantee NOT price", ["t3"]),
+    ("guarantee -price", ["t3"]),
+    ("(muller OR pérez) signed", ["d12"]),
+    ("close*", ["t4", "d9", "d5"]),  # "closing" does not start with "close"
+    ("clos*", ["t4", "d10", "d9", "d5"]),
+    ("101.5", ["d5"]),
+    ("img", ["d6"]),
+    ("jpg", ["d6"]),
+    ('from:"Dana Whitfield"', ["d7", "d4", "d2"]),
+    ("from:dana", ["d17", "d7", "d4", "d2"]),
+    ("from:+15550102030", ["d3"]),
+    ('from:"+1 555 010 2030"', ["d3"]),
+    ('from:"ana perez" patient', ["d11"]),
+    ('chat:"Deal Desk" price', ["d7", "d5", "d4", "d3"]),
+    ("custodian:sam@broker.example", ["t4", "t3", "t2"]),
+    ("platform:telegram guarantee", ["t3"]),
+    ("kind:media", ["d6"]),
+    ("has:attachment", ["d6"]),
+    ("edited:true", ["d7"]),
+    ("kind:system", ["d8"]),
+    ("kind:deleted", ["d18"]),
+    ("kind:location", ["d13"]),
+    ("kind:poll", ["t4"]),
+    ('participant:"Lee Chen"', ["d10", "d9", "d8", "d7", "d6", "d5", "d4", "d3", "d2"]),
+    ("on:2024-01-06", ["d9"]),
+    ("after:2024-02-01 before:2024-03-01", ["t4", "t3", "t2"]),
+    ("before:2024-01-06", ["d8", "d7", "d6", "d5", "d4", "d3", "d2"]),
+    ('after:2024-03-10 from:"Nurse Joy"', ["d18", "d16", "d13", "d12"]),
+    ("NOT kind:system on:2024-01-05", ["d7", "d6", "d5", "d4", "d3", "d2"]),
+    ("(from:Sam OR from:Lee) guarant*", ["d5"]),
+    ('guarantee OR from:"Nurse Joy"', ["d18", "d16", "d13", "d12", "t3", "d7", "d4", "d3"]),
+    ("合同", ["d14"]),
+    ("明天签", ["d14"]),
+    ("会議", ["d15"]),
+    ("午後三時", ["d15"]),
+    ("회의", ["d16"]),
+    ("Pérez consent", ["d12"]),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), GOLDEN, ids=[q for q, _ in GOLDEN])
+def test_golden_queries(corpus: Archive, query: str, expected: list[str]) -> None:
+    assert labels(corpus, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("tz", "expected"),
+    [("Europe/London", ["d9"]), ("America/New_York", ["d10", "d9"]), ("Asia/Tokyo", [])],
+)
+def test_day_boundaries_follow_the_zone(corpus: Archive, tz: str, expected: list[str]) -> None:
+    assert labels(corpus, "on:2024-01-06", tz=tz) == expected
+
+
+def test_relevance_sort_returns_the_same_hits(corpus: Archive) -> None:
+    by_date = labels(corpus, "guarantee OR price")
+    by_rank = labels(corpus, "guarantee OR price", sort="relevance")
+    assert sorted(by_rank) == sorted(by_date)
+    assert by_rank[0] in ("d3", "d4", "d7")  # both words beat one word
+
+
+def test_paging_keeps_the_exact_total(corpus: Archive) -> None:
+    first = search(corpus, "guarant*", inv(), limit=2)
+    second = search(corpus, "guarant*", inv(), limit=2, offset=2)
+    assert (first.total, second.total) == (5, 5)
+    assert len(first.ids) == len(second.ids) == 2
+    assert set(first.ids).isdisjoint(second.ids)
+
+
+def test_snippet_marks_every_hit(corpus: Archive) -> None:
+    (rec,) = search(corpus, '"price guarantee"', inv()).results
+    marked = [rec["snippet"][a:b] for a, b in rec["highlights"]]
+    assert marked == ["price", "guarantee"]
+
+
+ERRORS = [
+    ('"term sheet', 'unterminated phrase: add the closing "', 1),
+    ("price AND", "AND needs a term after it", 7),
+    ("(price OR guarantee", "missing ')' to close the '(' here", 1),
+    ("price)", "unmatched ')': remove it or add '(' before", 6),
+    ("OR price", "OR needs a term before it", 1),
+    ("price NOT", "NOT needs a term after it", 7),
+    ('""', "empty phrase", 1),
+    ("*", "a lone * matches nothing; put it after a few letters", 1),
+    ("gua*rd", "* is only allowed at the end of a word (prefix search)", 1),
+    ("NEAR(price, 5)", "NEAR( ) needs at least two words or phrases", 1),
+    (
+        "price frm:Dana",
+        "unknown field 'frm'; fields are: from, participant, chat, custodian, "
+        "platform, kind, has, edited, after, before, on (to search for the word, put it in quotes)",
+        7,
+    ),
+    (
+        "after:2024-13-01",
+        "after: expects a date as YYYY-MM-DD (e.g. after:2024-01-31), not '2024-13-01'",
+        1,
+    ),
+    (
+        "kind:video",
+        "kind: is one of text, media, system, deleted, poll, location, contact, call",
+        1,
+    ),
+    ("from:", 'from: needs a value, e.g. from:"Dana Whitfield"', 6),
+    ("price - -", "'-' has no letters or digits to search for", 7),
+    ("", 'empty query: give words, "a phrase" or a filter such as from:Dana', 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "column"), ERRORS, ids=[q or "empty" for q, _, _ in ERRORS]
+)
+def test_malformed_queries_point_at_the_column(
+    corpus: Archive, query: str, message: str, column: int
+) -> None:
+    with pytest.raises(QueryError) as err:
+        search(corpus, query, inv())
+    assert err.value.column == column
+    caret = f"\n  {query}\n  {' ' * (column - 1)}^ (column {column})" if query else ""
+    assert str(err.value) == message + caret
+
+
+def test_people_link_makes_from_find_every_spelling(tmp_path: Path, corpus: Archive) -> None:
+    assert labels(corpus, 'from:"Dana Whitfield"') == ["d7", "d4", "d2"]
+    info = link(corpus, ["Dana Whitfield", "Dana", "+1 (555) 010-2030"], inv("people.link"))
+    assert info["person"] == "Dana Whitfield"
+    try:
+        assert labels(corpus, 'from:"Dana Whitfield"') == ["d17", "d7", "d4", "d3", "d2"]
+        assert labels(corpus, "from:+15550102030") == ["d17", "d7", "d4", "d3", "d2"]
+    finally:
+        corpus.store.execute("UPDATE participants SET person_id = NULL")
+        corpus.store.execute("DELETE FROM persons")
+
+
+def test_show_gives_the_conversation_around_a_message(corpus: Archive) -> None:
+    (hit,) = search(corpus, '"price guarantee"', inv()).ids
+    shown = show(corpus, hit, 2, inv("show"))
+    texts = [m["text"][:20] for m in shown["messages"]]
+    assert texts == [
+        "Morning team, the te",  # the only message before it
+        "Thanks. I spoke to M",  # the hit
+        "No guarantee on pric",
+        "The guaranteed price",
+    ]
+    assert shown["messages"][1]["id"] == hit
+
+
+def test_every_search_is_audited(corpus: Archive) -> None:
+    before = corpus.store.one("SELECT max(seq) FROM audit_log")
+    search(corpus, "muller", inv("search"))
+    rows = corpus.store.rows("SELECT action, details FROM audit_log WHERE seq > ?", (before,))
+    assert [r["action"] for r in rows] == ["search"]
+    assert '"query":"muller"' in rows[0]["details"]
+    assert '"total":4' in rows[0]["details"]
