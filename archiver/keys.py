@@ -16,8 +16,13 @@ from archiver.auditlog import Invocation
 from archiver.keyring import Secret, create_key_file
 
 
-def list_slots(archive: Archive) -> list[dict[str, Any]]:
-    return [dict(slot, in_use=slot["id"] == archive.slot_id) for slot in archive.keyring.describe()]
+def list_slots(archive: Archive, inv: Invocation) -> list[dict[str, Any]]:
+    """Every slot (the one used to unlock marked ``in_use``); the listing is logged."""
+    rows = [dict(slot, in_use=slot["id"] == archive.slot_id) for slot in archive.keyring.describe()]
+    auditlog.append(
+        archive.store, inv, details={"slots": len(rows), "slot_ids": [r["id"] for r in rows]}
+    )
+    return rows
 
 
 def add_slot(
@@ -84,6 +89,9 @@ def rotate(archive: Archive, inv: Invocation) -> dict[str, Any]:
     return details
 
 
-def public_key(archive: Archive) -> dict[str, str]:
+def public_key(archive: Archive, inv: Invocation) -> dict[str, str]:
+    """The signing public key (PEM) and its fingerprint; handing it out is logged."""
     public = archive.signing_public_key
-    return {"pem": crypto.public_key_pem(public), "fingerprint": crypto.fingerprint(public)}
+    info = {"pem": crypto.public_key_pem(public), "fingerprint": crypto.fingerprint(public)}
+    auditlog.append(archive.store, inv, details={"signing_key_fingerprint": info["fingerprint"]})
+    return info

@@ -8,6 +8,7 @@ import click
 
 from archiver import keys, render
 from archiver.cli.common import archive_options, json_option, new_passphrase, with_archive
+from archiver.errors import Refused
 from archiver.keyring import write_secret_file
 
 
@@ -37,7 +38,7 @@ def list_(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json:
       archiver key list --json
     """
 
-    rows = with_archive(ctx, archive_dir, key_file, lambda a, inv: keys.list_slots(a))
+    rows = with_archive(ctx, archive_dir, key_file, keys.list_slots)
     if as_json:
         render.print_json(rows)
     else:
@@ -151,7 +152,9 @@ def public(
     Example:
       archiver key public --out /media/usb/archive-public.pem
     """
-    info = with_archive(ctx, archive_dir, key_file, lambda a, inv: keys.public_key(a))
+    if out is not None and out.exists():
+        raise Refused(f"{out} already exists; refusing to overwrite it")
+    info = with_archive(ctx, archive_dir, key_file, keys.public_key)
     if out is not None:
         write_secret_file(out, info["pem"].encode())
     if as_json:
