@@ -1,0 +1,413 @@
+"""`archiver policy`, `hold`, `purge` and `retention forecast`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from archiver import holds as holds_lib
+from archiver import purge as purge_lib
+from archiver import render
+from archiver import retention as retention_lib
+from archiver.archive import Archive
+from archiver.auditlog import Invocation
+from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.errors import InputError
+from archiver.store import check_zone
+
+
+def parse_as_of(value: str | None, archive: Archive, inv: Invocation) -> datetime:
+    """--as-of: a date (start of that day in the archive's zone) or an ISO date-time."""
+    if value is None:
+        return inv.now()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            zone = check_zone(archive.default_tz)
+            return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"--as-of expects YYYY-MM-DD or an ISO date-time such as 2027-01-31T18:00:00Z, "
+            f"not {value!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=check_zone(archive.default_tz))
+    return when.astimezone(UTC)
+
+
+# --- policy -------------------------------------------------------------------------------
+
+
+@click.group()
+def policy() -> None:
+    """Retention policies: load the approved set, list versions, explain decisions.
+
+    \b
+    Example:
+      archiver policy load retention_policies/
+      archiver policy explain 1791633812490240
+    """
+
+
+@policy.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@archive_options
+@click.option(
+    "--lock", is_flag=True, help="Preservation lock: later versions may only lengthen retention."
+)
+@json_option
+@click.pass_context
+def policy_load(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    archive_dir: Path,
+    key_file: Path | None,
+    lock: bool,
+    as_json: bool,
+) -> None:
+    """Validate policy files (TOML) and store them as the new active policy version.
+
+    Scheduled purges use what was loaded, not the files on disk. Shows every rule
+    added, removed or changed and how many messages each change affects.
+
+    \b
+    Example:
+      archiver policy load retention_policies/sec-17a-4.toml retention_policies/gdpr.toml
+      archiver policy load retention_policies/ --lock
+    """
+    report = with_archive(
+        ctx,
+        archive_dir,
+        key_file,
+        lambda a, inv: retention_lib.load_policy(a, list(paths), inv, lock=lock),
+    )
+    if as_json:
+        render.print_json(report)
+    else:
+        render.policy_loaded(report)
+
+
+@policy.command("list")
+@archive_options
+@json_option
+@click.pass_context
+def policy_list(
+    ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json: bool
+) -> None:
+    """List policy versions (the newest is active).
+
+    \b
+    Example:
+      archiver policy list
+    """
+    rows = with_archive(ctx, archive_dir, key_file, retention_lib.list_policies)
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.policy_versions(rows)
+
+
+@policy.command("show")
+@click.argument("version", type=int, required=False)
+@archive_options
+@json_option
+@click.pass_context
+def policy_show(
+    ctx: click.Context, version: int | None, archive_dir: Path, key_file: Path | None, as_json: bool
+) -> None:
+    """Show the rules of the active policy version (or of VERSION).
+
+    \b
+    Example:
+      archiver policy show --json
+    """
+    info = with_archive(
+        ctx, archive_dir, key_file, lambda a, inv: retention_lib.show_policy(a, inv, version)
+    )
+    if as_json:
+        render.print_json(info)
+    else:
+        render.policy_rules(info)
+
+
+@policy.command("explain")
+@click.argument("message_id", type=int)
+@archive_options
+@click.option("--as-of", help="Decide as of this date (YYYY-MM-DD) or date-time [default: now].")
+@json_option
+@click.pass_context
+def policy_explain(
+    ctx: click.Context,
+    message_id: int,
+    archive_dir: Path,
+    key_file: Path | None,
+    as_of: str | None,
+    as_json: bool,
+) -> None:
+    """Explain which rules and holds apply to a message and when it becomes deletable.
+
+    \b
+    Example:
+      archiver policy explain 1791633812490240 --as-of 2031-01-01
+    """
+    info = with_archive(
+        ctx,
+        archive_dir,
+        key_file,
+        lambda a, inv: retention_lib.explain(a, message_id, parse_as_of(as_of, a, inv), inv),
+    )
+    if as_json:
+        render.print_json(info)
+    else:
+        render.explanation(info)
+
+
+# --- holds --------------------------------------------------------------------------------
+
+
+@click.group()
+def hold() -> None:
+    """Legal holds: preserve matching messages, now and ingested later, from any purge.
+
+    \b
+    Example:
+      archiver hold create acme-v-broker --matter "Acme v. Broker" --reason "litigation" \\
+          --custodian "dana@broker.example" --sent-after 2024-01-01
+      archiver hold list
+    """
+
+
+@hold.command("create")
+@click.argument("name")
+@archive_options
+@click.option("--matter", required=True, help="The matter (case) the hold serves.")
+@click.option("--reason", required=True, help="Why (recorded in the audit trail).")
+@click.option("--custodian", multiple=True, help="Custodian glob (repeatable).")
+@click.option("--chat", multiple=True, help="Chat glob (repeatable).")
+@click.option(
+    "--participant", multiple=True, help="Participant glob: their conversations (repeatable)."
+)
+@click.option("--sent-after", help="Only messages sent on or after this day (YYYY-MM-DD).")
+@click.option("--sent-before", help="Only messages sent before this day (YYYY-MM-DD).")
+@click.option("--query", help="Only messages matching this search query (plus media without text).")
+@json_option
+@click.pass_context
+def hold_create(
+    ctx: click.Context,
+    name: str,
+    archive_dir: Path,
+    key_file: Path | None,
+    matter: str,
+    reason: str,
+    custodian: tuple[str, ...],
+    chat: tuple[str, ...],
+    participant: tuple[str, ...],
+    sent_after: str | None,
+    sent_before: str | None,
+    query: str | None,
+    as_json: bool,
+) -> None:
+    """Place legal hold NAME. Scope parts combine with AND; holds combine with OR.
+
+    With no --sent-before the hold is open-ended: messages ingested later are held too.
+
+    \b
+    Example:
+      archiver hold create sec-inquiry-2026 --matter "SEC inquiry HO-1234" \\
+          --reason "preservation letter of 2026-11-20" --query 'bond OR "price guarantee"'
+    """
+    info = with_archive(
+        ctx,
+        archive_dir,
+        key_file,
+        lambda a, inv: holds_lib.create(
+            a,
+            name,
+            matter=matter,
+            reason=reason,
+            custodian=list(custodian),
+            chat=list(chat),
+            participant=list(participant),
+            sent_after=sent_after,
+            sent_before=sent_before,
+            query=query,
+            inv=inv,
+        ),
+    )
+    if as_json:
+        render.print_json(info)
+    else:
+        render.line(
+            f"Hold {info['name']} placed for {info['matter']}: "
+            f"{info['held_now']} message(s) held now"
+        )
+
+
+@hold.command("list")
+@archive_options
+@json_option
+@click.pass_context
+def hold_list(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json: bool) -> None:
+    """List holds, active and released.
+
+    \b
+    Example:
+      archiver hold list --json
+    """
+    rows = with_archive(ctx, archive_dir, key_file, holds_lib.list_holds)
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.holds(rows)
+
+
+@hold.command("show")
+@click.argument("name")
+@archive_options
+@json_option
+@click.pass_context
+def hold_show(
+    ctx: click.Context, name: str, archive_dir: Path, key_file: Path | None, as_json: bool
+) -> None:
+    """Show a hold and how many messages it holds now.
+
+    \b
+    Example:
+      archiver hold show sec-inquiry-2026
+    """
+    info = with_archive(ctx, archive_dir, key_file, lambda a, inv: holds_lib.show(a, name, inv))
+    if as_json:
+        render.print_json(info)
+    else:
+        render.key_value({k: v for k, v in info.items()})
+
+
+@hold.command("release")
+@click.argument("name")
+@archive_options
+@click.option("--reason", required=True, help="Why the hold ends (recorded in the audit trail).")
+@json_option
+@click.pass_context
+def hold_release(
+    ctx: click.Context,
+    name: str,
+    archive_dir: Path,
+    key_file: Path | None,
+    reason: str,
+    as_json: bool,
+) -> None:
+    """Release hold NAME; its messages fall back under the retention rules.
+
+    \b
+    Example:
+      archiver hold release sec-inquiry-2026 --reason "matter closed 2027-03-01"
+    """
+    info = with_archive(
+        ctx, archive_dir, key_file, lambda a, inv: holds_lib.release(a, name, reason, inv)
+    )
+    if as_json:
+        render.print_json(info)
+    else:
+        render.line(f"Hold {info['name']} released: {reason}")
+
+
+# --- purge and forecast -------------------------------------------------------------------
+
+
+@click.command()
+@archive_options
+@click.option("--as-of", help="Decide as of this date or date-time [default: now].")
+@click.option("--execute", is_flag=True, help="Really delete (default: a dry run).")
+@click.option("--allow-future", is_flag=True, help="Allow --execute with an --as-of in the future.")
+@click.option(
+    "--certificate",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the signed purge certificate to this new file.",
+)
+@json_option
+@click.pass_context
+def purge(
+    ctx: click.Context,
+    archive_dir: Path,
+    key_file: Path | None,
+    as_of: str | None,
+    execute: bool,
+    allow_future: bool,
+    certificate: Path | None,
+    as_json: bool,
+) -> None:
+    """Apply the loaded retention policy: a dry run unless --execute.
+
+    Never deletes a message under an active hold or before its longest retention ends.
+    Executing leaves tombstones, redacts or deletes stored originals, and writes a
+    signed certificate (check it with `archiver verify-signed`). Runs unattended.
+
+    \b
+    Example:
+      archiver purge
+      ARCHIVER_KEY_FILE=/etc/archiver/purge.key archiver purge --execute --json \\
+          --certificate /var/log/archiver/purge-$(date +%F).json
+    """
+    show = sys.stderr.isatty() and not as_json
+
+    def action(a: Archive, inv: Invocation) -> dict[str, object]:
+        when = parse_as_of(as_of, a, inv)
+        with render.progress("Purging" if execute else "Evaluating", None, show) as advance:
+            if execute:
+                return purge_lib.execute(
+                    a,
+                    when,
+                    inv,
+                    allow_future=allow_future,
+                    certificate=certificate,
+                    progress=advance,
+                )
+            return purge_lib.dry_run(a, when, inv, progress=advance)
+
+    report = with_archive(ctx, archive_dir, key_file, action)
+    if as_json:
+        render.print_json(report)
+    else:
+        render.purge_report(report)
+
+
+@click.group()
+def retention() -> None:
+    """Retention planning.
+
+    \b
+    Example:
+      archiver retention forecast --months 24
+    """
+
+
+@retention.command("forecast")
+@archive_options
+@click.option(
+    "--months", default=12, show_default=True, type=click.IntRange(1, 240), help="Months ahead."
+)
+@json_option
+@click.pass_context
+def forecast(
+    ctx: click.Context, archive_dir: Path, key_file: Path | None, months: int, as_json: bool
+) -> None:
+    """How many messages become deletable each month (active policy and holds).
+
+    \b
+    Example:
+      archiver retention forecast --months 36 --json
+    """
+    info = with_archive(
+        ctx, archive_dir, key_file, lambda a, inv: purge_lib.forecast(a, months, inv.now(), inv)
+    )
+    if as_json:
+        render.print_json(info)
+    else:
+        render.forecast(info)
+
+
+COMMANDS = [policy, hold, purge, retention]

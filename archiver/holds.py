@@ -1,0 +1,259 @@
+"""Legal holds: scoped, additive, open-ended, query-able — and fail closed.
+
+A hold's scope is the AND of its parts (custodians, chats, participants, a sent-date
+window, a search query); holds combine by OR. A hold covers every matching message
+already archived and every one ingested later (it is evaluated when a purge runs, not
+when the hold is made). A query hold also holds, within its other scope, every message
+the index cannot judge (media or contact cards without text): Purview's rule for
+unindexed items. Messages without a time are inside every date window (fail closed).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from archiver import auditlog
+from archiver.archive import Archive
+from archiver.auditlog import Invocation
+from archiver.errors import InputError, NotFound, Refused
+from archiver.store import Store, check_zone
+
+if TYPE_CHECKING:
+    from archiver.retention import MessageFacts
+
+UNJUDGEABLE_KINDS = ("media", "contact")
+
+
+def _day_start(value: str, tz: str, label: str) -> int:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{label} expects a date as YYYY-MM-DD, not {value!r}") from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=check_zone(tz)).timestamp())
+
+
+class _CompiledHold:
+    def __init__(
+        self, store: Store, row: dict[str, Any], uni_chats: dict[int, list[str]], tz: str
+    ) -> None:
+        from archiver import search
+
+        scope = json.loads(row["scope"])
+        self.name = row["name"]
+        self.chats: set[int] | None = None
+        if scope.get("chat"):
+            self.chats = {c for c, names in uni_chats.items() if _matches(scope["chat"], names)}
+        if scope.get("participant"):
+            people = {
+                int(p[0])
+                for p in store.execute(
+                    "SELECT p.id, p.key, p.name, pe.name FROM participants p "
+                    "LEFT JOIN persons pe ON pe.id = p.person_id"
+                ).fetchall()
+                if _matches(scope["participant"], [v.casefold() for v in p[1:] if v])
+            }
+            senders = ",".join(map(str, sorted(people))) or "NULL"
+            in_chats = {
+                int(r[0])
+                for r in store.execute(
+                    f"SELECT DISTINCT chat_id FROM messages WHERE sender_id IN ({senders})"
+                )
+            }
+            self.chats = in_chats if self.chats is None else self.chats & in_chats
+        self.custodians: set[int] | None = None
+        if scope.get("custodian"):
+            self.custodians = {
+                int(r[0])
+                for r in store.execute("SELECT id, name FROM custodians")
+                if _matches(scope["custodian"], [r[1].casefold()])
+            }
+        self.after = scope.get("sent_after_ts")
+        self.before = scope.get("sent_before_ts")
+        self.query_ids: set[int] | None = None
+        if scope.get("query"):
+            plan = search.compile_query(store, scope["query"], check_zone(scope.get("tz") or tz))
+            self.query_ids = set(search.matching_ids(store, plan))
+
+    def covers(self, f: MessageFacts) -> bool:
+        if self.chats is not None and f.chat_id not in self.chats:
+            return False
+        if self.custodians is not None and not self.custodians.intersection(f.custodians):
+            return False
+        if f.sent_at is not None:
+            if self.after is not None and f.sent_at < self.after:
+                return False
+            if self.before is not None and f.sent_at >= self.before:
+                return False
+        if self.query_ids is not None and f.id not in self.query_ids:
+            return f.empty_text and f.kind in UNJUDGEABLE_KINDS
+        return True
+
+
+def _matches(globs: list[str], values: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(v, g.casefold()) for g in globs for v in values)
+
+
+class HoldMatcher:
+    """Every active hold, compiled once; ``held_by`` lists the holds covering a message."""
+
+    def __init__(self, store: Store, tz: str) -> None:
+        chats = {
+            int(r[0]): [v.casefold() for v in (r[2], r[1]) if v]
+            for r in store.execute("SELECT id, key, title FROM chats")
+        }
+        rows = store.rows("SELECT * FROM holds WHERE released_at IS NULL ORDER BY id")
+        self.holds = [_CompiledHold(store, r, chats, tz) for r in rows]
+        self.names = [h.name for h in self.holds]
+
+    def held_by(self, facts: MessageFacts) -> list[str]:
+        return [h.name for h in self.holds if h.covers(facts)]
+
+
+def _hold_row(store: Store, name: str) -> dict[str, Any]:
+    rows = store.rows("SELECT * FROM holds WHERE name = ?", (name,))
+    if not rows:
+        raise NotFound(f"no hold named {name!r}; see `archiver hold list`")
+    return rows[0]
+
+
+def _describe(row: dict[str, Any], held: int | None = None) -> dict[str, Any]:
+    def ts(v: int | None) -> str | None:
+        return None if v is None else auditlog.format_time(datetime.fromtimestamp(v, UTC))
+
+    out = {
+        "name": row["name"],
+        "matter": row["matter"],
+        "reason": row["reason"],
+        "scope": {k: v for k, v in json.loads(row["scope"]).items() if not k.endswith("_ts")},
+        "created_at": ts(row["created_at"]),
+        "created_by": row["created_by"],
+        "active": row["released_at"] is None,
+        "released_at": ts(row["released_at"]),
+        "released_by": row["released_by"],
+        "release_reason": row["release_reason"],
+    }
+    if held is not None:
+        out["held_now"] = held
+    return out
+
+
+def held_count(store: Store, row: dict[str, Any], tz: str) -> int:
+    from archiver.retention import iter_facts
+
+    chats = {
+        int(r[0]): [v.casefold() for v in (r[2], r[1]) if v]
+        for r in store.execute("SELECT id, key, title FROM chats")
+    }
+    hold = _CompiledHold(store, row, chats, tz)
+    return sum(1 for f in iter_facts(store) if hold.covers(f))
+
+
+def create(
+    archive: Archive,
+    name: str,
+    *,
+    matter: str,
+    reason: str,
+    custodian: list[str],
+    chat: list[str],
+    participant: list[str],
+    sent_after: str | None,
+    sent_before: str | None,
+    query: str | None,
+    inv: Invocation,
+) -> dict[str, Any]:
+    """Place a hold; it covers matching messages now and every one ingested later."""
+    from archiver import search
+
+    store = archive.store
+    tz = archive.default_tz
+    if not name.strip() or not matter.strip() or not reason.strip():
+        raise InputError("a hold needs a name, --matter and --reason")
+    scope: dict[str, Any] = {"tz": tz}
+    for key, values in (("custodian", custodian), ("chat", chat), ("participant", participant)):
+        if values:
+            scope[key] = list(values)
+    if sent_after:
+        scope["sent_after"], scope["sent_after_ts"] = (
+            sent_after,
+            _day_start(sent_after, tz, "--sent-after"),
+        )
+    if sent_before:
+        scope["sent_before"], scope["sent_before_ts"] = (
+            sent_before,
+            _day_start(sent_before, tz, "--sent-before"),
+        )
+    if sent_after and sent_before and scope["sent_after_ts"] >= scope["sent_before_ts"]:
+        raise InputError("--sent-after must be before --sent-before")
+    with store.transaction():
+        if query:
+            search.compile_query(store, query, check_zone(tz))  # refuse a malformed query now
+            scope["query"] = query
+        if store.one("SELECT 1 FROM holds WHERE name = ?", (name,)):
+            raise Refused(
+                f"a hold named {name!r} already exists (holds are never renamed or reused)"
+            )
+        store.execute(
+            "INSERT INTO holds(name, matter, reason, scope, created_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                matter,
+                reason,
+                json.dumps(scope, sort_keys=True),
+                int(inv.now().timestamp()),
+                inv.user,
+            ),
+        )
+        row = _hold_row(store, name)
+        info = _describe(row, held_count(store, row, tz))
+        auditlog.append(
+            store,
+            inv,
+            details={
+                "hold": name,
+                "matter": matter,
+                "scope": info["scope"],
+                "held_now": info["held_now"],
+            },
+        )
+    return info
+
+
+def release(archive: Archive, name: str, reason: str, inv: Invocation) -> dict[str, Any]:
+    store = archive.store
+    if not reason.strip():
+        raise InputError("releasing a hold needs --reason")
+    with store.transaction():
+        row = _hold_row(store, name)
+        if row["released_at"] is not None:
+            raise Refused(f"hold {name!r} was already released")
+        store.execute(
+            "UPDATE holds SET released_at = ?, released_by = ?, release_reason = ? WHERE id = ?",
+            (int(inv.now().timestamp()), inv.user, reason, row["id"]),
+        )
+        info = _describe(_hold_row(store, name))
+        auditlog.append(store, inv, details={"hold": name, "reason": reason})
+    return info
+
+
+def list_holds(archive: Archive, inv: Invocation) -> list[dict[str, Any]]:
+    store = archive.store
+    with store.transaction():
+        rows = [_describe(r) for r in store.rows("SELECT * FROM holds ORDER BY id")]
+        auditlog.append(store, inv, details={"holds": len(rows)})
+    return rows
+
+
+def show(archive: Archive, name: str, inv: Invocation) -> dict[str, Any]:
+    store = archive.store
+    with store.transaction():
+        row = _hold_row(store, name)
+        info = _describe(
+            row, held_count(store, row, archive.default_tz) if row["released_at"] is None else 0
+        )
+        auditlog.append(store, inv, details={"hold": name, "held_now": info["held_now"]})
+    return info

@@ -1,0 +1,427 @@
+"""Retention decisions, per message, explainable (DESIGN.md decision 8; compliance.md §B.3).
+
+For a message at time t:
+
+1. under any active legal hold -> kept (level 1, "hold");
+2. retain-until = the latest end of every matching retain period (level 2);
+3. delete candidates = matching rules with a delete action; scoped rules beat org-wide
+   rules, and among the survivors the earliest delete time wins (level 3);
+4. deletable at max(delete time, retain-until) (level 4); no delete candidate -> kept
+   forever. Messages no rule matches are kept.
+
+A message's scope values: its platform, its chat (title and key), every custodian it was
+collected from, every participant of its conversation (names, keys and linked person
+names) and its kind. A scope key matches when any value matches any of its globs
+(case-insensitive). The ``sent`` basis uses the message time, or its ingest time when
+the export gave it none (never earlier than the truth, so never deleting early).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from archiver import auditlog
+from archiver.archive import Archive
+from archiver.auditlog import Invocation
+from archiver.errors import NotFound, Refused
+from archiver.policy import PolicySet, Rule, from_document, load_files, lock_violations
+from archiver.store import Store
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    id: int
+    chat_id: int
+    kind: str
+    sent_at: int | None
+    ingested_at: int
+    custodians: tuple[int, ...]
+    empty_text: bool
+
+    def basis(self, rule: Rule) -> int:
+        if rule.basis == "ingested" or self.sent_at is None:
+            return self.ingested_at
+        return self.sent_at
+
+
+class Universe:
+    """The names scopes are matched against, loaded once per evaluation."""
+
+    def __init__(self, store: Store) -> None:
+        self.chats: dict[int, tuple[str, list[str]]] = {}
+        for cid, platform, key, title in store.execute(
+            "SELECT id, platform, key, title FROM chats"
+        ):
+            self.chats[int(cid)] = (platform, [v.casefold() for v in (title, key) if v])
+        self.custodians = {
+            int(i): n.casefold() for i, n in store.execute("SELECT id, name FROM custodians")
+        }
+        self.people: dict[int, set[str]] = {}
+        for chat_id, key, name, person in store.execute(
+            "SELECT DISTINCT m.chat_id, p.key, p.name, pe.name FROM messages m "
+            "JOIN participants p ON p.id = m.sender_id LEFT JOIN persons pe ON pe.id = p.person_id"
+        ):
+            names = self.people.setdefault(int(chat_id), set())
+            names.update(v.casefold() for v in (key, name, person) if v)
+
+
+def _any(globs: tuple[str, ...], values: list[str] | set[str]) -> bool:
+    return any(fnmatch.fnmatchcase(v, g.casefold()) for g in globs for v in values)
+
+
+def rule_matches(rule: Rule, facts: MessageFacts, uni: Universe) -> bool:
+    platform, chat_names = uni.chats.get(facts.chat_id, ("", []))
+    for key, globs in rule.scope:
+        if globs == ("*",):
+            continue
+        if key == "platform":
+            ok = _any(globs, [platform])
+        elif key == "chat":
+            ok = _any(globs, chat_names)
+        elif key == "custodian":
+            ok = _any(globs, [uni.custodians[c] for c in facts.custodians if c in uni.custodians])
+        elif key == "participant":
+            ok = _any(globs, uni.people.get(facts.chat_id, set()))
+        else:  # kind
+            ok = _any(globs, [facts.kind])
+        if not ok:
+            return False
+    return True
+
+
+def _ts(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+@dataclass
+class Decision:
+    """What happens to one message at ``as_of`` and why."""
+
+    message_id: int
+    deletable: bool
+    level: int
+    reason: str
+    held_by: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)
+    retain_until: datetime | None = None
+    retain_rule: str | None = None
+    delete_at: datetime | None = None
+    delete_rule: str | None = None
+    delete_candidates: list[dict[str, Any]] = field(default_factory=list)
+    deletable_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(at: datetime | None) -> str | None:
+            return None if at is None else auditlog.format_time(at)
+
+        return {
+            "message_id": self.message_id,
+            "deletable": self.deletable,
+            "level": self.level,
+            "reason": self.reason,
+            "held_by": self.held_by,
+            "matched_rules": self.matched,
+            "retain_until": iso(self.retain_until),
+            "retain_rule": self.retain_rule,
+            "delete_candidates": self.delete_candidates,
+            "delete_at": iso(self.delete_at),
+            "delete_rule": self.delete_rule,
+            "deletable_at": iso(self.deletable_at),
+        }
+
+
+def decide(facts: MessageFacts, rules: list[Rule], held_by: list[str], as_of: datetime) -> Decision:
+    """The four levels for one message; ``rules`` are the rules matching it.
+
+    ``level`` says which level decided: 1 a hold; 2 the longest retention (it outlasts the
+    delete time); 3 the delete time (scoped before org-wide, then the earliest); 4 no
+    delete candidate, so the message is kept."""
+    matched = [r.key for r in rules]
+    retains = [(r.retain.after(_ts(facts.basis(r))), r) for r in rules if r.retain is not None]
+    retain_until, retain_rule = max(retains, key=lambda x: x[0]) if retains else (None, None)
+    candidates = [
+        (dur.after(_ts(facts.basis(r))), r) for r in rules if (dur := r.delete_duration) is not None
+    ]
+    scoped = [c for c in candidates if not c[1].org_wide]
+    survivors = scoped or candidates
+    delete_at, delete_rule = min(survivors, key=lambda x: x[0]) if survivors else (None, None)
+    d = Decision(
+        facts.id,
+        False,
+        1,
+        "",
+        held_by=held_by,
+        matched=matched,
+        retain_until=retain_until,
+        retain_rule=retain_rule.key if retain_rule else None,
+        delete_at=delete_at,
+        delete_rule=delete_rule.key if delete_rule else None,
+        delete_candidates=[
+            {
+                "rule": r.key,
+                "at": auditlog.format_time(at),
+                "scope": "org-wide" if r.org_wide else "scoped",
+                "considered": (at, r) in survivors,
+            }
+            for at, r in candidates
+        ],
+    )
+    if held_by:
+        d.reason = f"kept: under legal hold {', '.join(held_by)} (a hold beats every rule)"
+        return d
+    if not rules:
+        d.level, d.reason = 4, "kept: no retention rule matches this message"
+        return d
+    if delete_at is None:
+        d.level = 4
+        d.reason = "kept forever: the matching rules only retain; none deletes"
+        return d
+    d.deletable_at = max(delete_at, retain_until) if retain_until else delete_at
+    d.deletable = as_of >= d.deletable_at
+    deferred = retain_until is not None and retain_until > delete_at
+    d.level = 2 if deferred else 3
+    why = f"delete by {d.delete_rule}"
+    if scoped and len(scoped) < len(candidates):
+        why += " (scoped rules beat org-wide rules)"
+    if deferred and retain_rule is not None:
+        why += (
+            f", deferred until the retention of {retain_rule.key} ends (retention beats deletion)"
+        )
+    when = auditlog.format_time(d.deletable_at)
+    d.reason = (f"deletable since {when}: " if d.deletable else f"kept until {when}: ") + why
+    return d
+
+
+# --- loading facts and policies -------------------------------------------------------------
+
+
+def iter_facts(store: Store, ids: list[int] | None = None) -> Iterator[MessageFacts]:
+    """Every message's retention facts in id order (custodians merged in one pass)."""
+    where = ""
+    params: list[Any] = []
+    if ids is not None:
+        where = f"WHERE m.id IN ({','.join('?' * len(ids))})"
+        params = list(ids)
+    custody = store.conn.execute(
+        "SELECT message_id, custodian_id FROM message_custodians"
+        + (f" WHERE message_id IN ({','.join('?' * len(ids))})" if ids is not None else "")
+        + " ORDER BY message_id",
+        params,
+    )
+    pending = custody.fetchone()
+    for mid, chat_id, kind, sent_at, ingested_at, empty, first in store.conn.execute(
+        "SELECT m.id, m.chat_id, m.kind, m.sent_at, m.ingested_at, m.text = '', m.custodian_id "
+        f"FROM messages m {where} ORDER BY m.id",
+        params,
+    ):
+        holders = [] if first is None else [int(first)]
+        while pending is not None and pending[0] <= mid:
+            if pending[0] == mid:
+                holders.append(int(pending[1]))
+            pending = custody.fetchone()
+        yield MessageFacts(
+            int(mid), int(chat_id), kind, sent_at, int(ingested_at), tuple(holders), bool(empty)
+        )
+
+
+def active_policy(store: Store) -> PolicySet:
+    row = store.execute(
+        "SELECT version, locked, document FROM policy_sets ORDER BY version DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return PolicySet()
+    return from_document(json.loads(row[2]), int(row[0]), bool(row[1]))
+
+
+class Evaluator:
+    """Decides messages against the active policy set and the active holds."""
+
+    def __init__(self, store: Store, policy: PolicySet, tz: str) -> None:
+        from archiver.holds import HoldMatcher
+
+        self.policy = policy
+        self.rules = policy.rules
+        self.uni = Universe(store)
+        self.holds = HoldMatcher(store, tz)
+        self._cache: dict[tuple[int, tuple[int, ...], str], list[Rule]] = {}
+
+    def rules_for(self, facts: MessageFacts) -> list[Rule]:
+        key = (facts.chat_id, facts.custodians, facts.kind)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = [r for r in self.rules if rule_matches(r, facts, self.uni)]
+            self._cache[key] = hit
+        return hit
+
+    def decide(self, facts: MessageFacts, as_of: datetime) -> Decision:
+        return decide(facts, self.rules_for(facts), self.holds.held_by(facts), as_of)
+
+    def decide_without_holds(self, facts: MessageFacts, as_of: datetime) -> Decision:
+        """What the rules alone would do (to report what holds are preserving)."""
+        return decide(facts, self.rules_for(facts), [], as_of)
+
+
+# --- use cases ------------------------------------------------------------------------------
+
+
+def load_policy(
+    archive: Archive, paths: list[Any], inv: Invocation, *, lock: bool = False
+) -> dict[str, Any]:
+    """Validate policy files and store them as the new active version (a locked set only
+    accepts longer retention and new retain-only rules)."""
+    store = archive.store
+    new = load_files(paths)
+    with store.transaction():
+        old = active_policy(store)
+        if old.locked:
+            problems = lock_violations(old, new)
+            if problems:
+                raise Refused(
+                    f"policy version {old.version} is locked (preservation lock); refused: "
+                    + "; ".join(problems)
+                )
+        changes = _diff(store, old, new)
+        version = (old.version or 0) + 1
+        locked = lock or old.locked
+        store.execute(
+            "INSERT INTO policy_sets(version, loaded_at, loaded_by, locked, sha256, document) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                version,
+                int(inv.now().timestamp()),
+                inv.user,
+                int(locked),
+                new.sha256(),
+                json.dumps(new.document()),
+            ),
+        )
+        report = {
+            "version": version,
+            "previous_version": old.version,
+            "locked": locked,
+            "sha256": new.sha256(),
+            "files": [{"file": p.file, "policy": p.name, "sha256": p.sha256} for p in new.policies],
+            "changes": changes,
+        }
+        auditlog.append(store, inv, details={k: v for k, v in report.items()})
+    return report
+
+
+def _diff(store: Store, old: PolicySet, new: PolicySet) -> list[dict[str, Any]]:
+    before = {r.key: r for r in old.rules}
+    after = {r.key: r for r in new.rules}
+    changes: list[tuple[str, Rule | None, Rule | None]] = []
+    for key in sorted(before.keys() | after.keys()):
+        o, n = before.get(key), after.get(key)
+        if o is None:
+            changes.append(("added", None, n))
+        elif n is None:
+            changes.append(("removed", o, None))
+        elif o.as_dict() != n.as_dict():
+            changes.append(("changed", o, n))
+    if not changes:
+        return []
+    uni = Universe(store)
+    counts = [0] * len(changes)
+    for facts in iter_facts(store):
+        for i, (_, o, n) in enumerate(changes):
+            if any(r is not None and rule_matches(r, facts, uni) for r in (o, n)):
+                counts[i] += 1
+    return [
+        {
+            "change": kind,
+            "rule": (n or o).key,  # type: ignore[union-attr]
+            "before": o.as_dict() if o else None,
+            "after": n.as_dict() if n else None,
+            "messages_affected": counts[i],
+        }
+        for i, (kind, o, n) in enumerate(changes)
+    ]
+
+
+def list_policies(archive: Archive, inv: Invocation) -> list[dict[str, Any]]:
+    store = archive.store
+    with store.transaction():
+        rows = store.rows(
+            "SELECT version, loaded_at, loaded_by, locked, sha256, document FROM policy_sets "
+            "ORDER BY version DESC"
+        )
+        out = []
+        for i, r in enumerate(rows):
+            doc = json.loads(r["document"])
+            out.append(
+                {
+                    "version": r["version"],
+                    "active": i == 0,
+                    "loaded_at": auditlog.format_time(_ts(r["loaded_at"])),
+                    "loaded_by": r["loaded_by"],
+                    "locked": bool(r["locked"]),
+                    "sha256": r["sha256"],
+                    "policies": [p["name"] for p in doc["policies"]],
+                    "rules": sum(len(p["rules"]) for p in doc["policies"]),
+                }
+            )
+        auditlog.append(store, inv, details={"versions": len(out)})
+    return out
+
+
+def show_policy(archive: Archive, inv: Invocation, version: int | None = None) -> dict[str, Any]:
+    store = archive.store
+    with store.transaction():
+        if version is None:
+            policy = active_policy(store)
+        else:
+            row = store.execute(
+                "SELECT version, locked, document FROM policy_sets WHERE version = ?", (version,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no policy version {version}; see `archiver policy list`")
+            policy = from_document(json.loads(row[2]), int(row[0]), bool(row[1]))
+        if policy.version is None:
+            raise NotFound(
+                "no policy loaded yet; load one with `archiver policy load retention_policies/`"
+            )
+        auditlog.append(store, inv, details={"version": policy.version})
+    return {
+        "version": policy.version,
+        "locked": policy.locked,
+        "sha256": policy.sha256(),
+        "policies": [
+            {k: v for k, v in p.as_dict().items() if k != "source"} for p in policy.policies
+        ],
+    }
+
+
+def explain(archive: Archive, message_id: int, as_of: datetime, inv: Invocation) -> dict[str, Any]:
+    """Which rules and holds apply to a message, which level decided, and when (if ever)
+    it becomes deletable."""
+    store = archive.store
+    with store.transaction():
+        facts = next(iter_facts(store, [message_id]), None)
+        if facts is None:
+            tomb = store.execute(
+                "SELECT rule, purged_at FROM tombstones WHERE message_id = ? LIMIT 1", (message_id,)
+            ).fetchone()
+            if tomb is not None:
+                raise NotFound(
+                    f"message {message_id} was purged on {auditlog.format_time(_ts(tomb[1]))} "
+                    f"under rule {tomb[0]}; only its tombstone remains"
+                )
+            raise NotFound(f"no message with id {message_id}; find ids with `archiver search`")
+        policy = active_policy(store)
+        ev = Evaluator(store, policy, archive.default_tz)
+        decision = ev.decide(facts, as_of)
+        auditlog.append(
+            store,
+            inv,
+            details={"id": message_id, "deletable": decision.deletable, "level": decision.level},
+        )
+    out = decision.as_dict()
+    out["as_of"] = auditlog.format_time(as_of)
+    out["policy_version"] = policy.version
+    return out
