@@ -15,11 +15,15 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 
 def console(stderr: bool = False) -> Console:
     # Created per call so that click's test runner (which swaps sys.stdout) sees output.
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Pipes and cron logs get a fixed, generous width instead of rich's 80 columns.
+    width = None if stream.isatty() else 132
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 def print_json(data: Any) -> None:
@@ -149,3 +153,414 @@ def key_value(pairs: dict[str, Any]) -> None:
     width = max(len(k) for k in pairs)
     for k, v in pairs.items():
         line(f"{k.ljust(width)}  {v}")
+
+
+# --- ingest and chats -------------------------------------------------------------------
+
+
+def ingest_report(report: dict[str, Any]) -> None:
+    sources = report["sources"]
+    who = sorted({s["custodian"] or "(none)" for s in sources})
+    zones = sorted({s["tz"] for s in sources if s["tz"]})
+    line(f"Custodian: {', '.join(who)}   Time zone assumed: {', '.join(zones) or '-'}")
+    rows = []
+    for s in sources:
+        files = f"{s['attachments_stored']}/{s['attachments']}" if s["attachments"] else ""
+        status = "" if s["status"] == "ingested" else s["status"]
+        rows.append(
+            [
+                s["name"] + (f" ({status})" if status else ""),
+                s["platform"] or "",
+                s["messages"],
+                s["new"],
+                s["existing"] + s["new_versions"],
+                s["previously_purged"] or "",
+                files,
+                s["unparsed"] or "",
+                s["date_order"] or "",
+            ]
+        )
+    table(
+        "Ingest summary",
+        ["export", "platform", "msgs", "new", "archived", "purged", "files", "unparsed", "order"],
+        rows,
+    )
+    for s in report["sources"]:
+        if s["date_order_evidence"]:
+            line(f"{s['name']}: date order {s['date_order']} — {s['date_order_evidence']}")
+        if s["new_versions"]:
+            line(
+                f"{s['name']}: {s['new_versions']} message(s) changed since an earlier "
+                "export; kept as new versions"
+            )
+        for n in s["notices"]:
+            chat = f" [{n['chat_key']}]" if n.get("chat_key") else ""
+            warning(f"{s['name']}{chat}: {n['message']}")
+        if s["error"]:
+            error(f"{s['name']}: {s['error']}")
+    for skipped in report["skipped"]:
+        line(f"skipped {skipped['path']}: {skipped['reason']}")
+    t = report["totals"]
+    line(
+        f"{len(report['sources'])} export(s): {t['new']} new message(s), {t['existing']} already "
+        f"archived, {t['previously_purged']} previously purged, {report['failed']} failed"
+    )
+
+
+def chats(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Conversations",
+        ["id", "platform", "chat", "messages", "first", "last", "participants", "custodians"],
+        [
+            [
+                r["id"],
+                r["platform"],
+                r["chat"] or r["key"],
+                r["messages"],
+                (r["first"] or "")[:10],
+                (r["last"] or "")[:10],
+                ", ".join(r["participants"][:6]) + (" …" if len(r["participants"]) > 6 else ""),
+                ", ".join(r["custodians"]),
+            ]
+            for r in rows
+        ],
+    )
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def _highlighted(text: str, spans: list[list[int]] | list[tuple[int, int]]) -> Text:
+    out = Text(text.replace("\n", " "))
+    for start, end in spans:
+        out.stylize("bold reverse", start, end)
+    return out
+
+
+def search_result(result: dict[str, Any], offset: int) -> None:
+    total, rows = result["total"], result["results"]
+    shown = f"{offset + 1}-{offset + len(rows)}" if rows else "none"
+    line(f"{total} message(s) match {result['query']!r} (showing {shown}; times in UTC)")
+    if not rows:
+        return
+    t = Table(show_lines=False)
+    for col in ("id", "sent (UTC)", "chat", "sender", "kind", "snippet"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(
+            str(r["id"]),
+            (r["sent_at"] or "")[:16].replace("T", " "),
+            r["chat"] or "",
+            r["sender"] or "",
+            r["kind"],
+            _highlighted(r.get("snippet", r["text"]), r.get("highlights", [])),
+        )
+    console().print(t)
+
+
+def records_csv(rows: list[dict[str, Any]]) -> None:
+    from archiver.export import write_records
+
+    write_records(rows, "csv", sys.stdout)
+
+
+def transcript(shown: dict[str, Any], zone: str) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    line(f"Conversation: {shown['chat']}   (times in {zone})")
+    for r in shown["messages"]:
+        when = "(no time)"
+        if r["sent_at"]:
+            when = (
+                datetime.fromisoformat(r["sent_at"].replace("Z", "+00:00"))
+                .astimezone(tz)
+                .strftime("%Y-%m-%d %H:%M:%S")
+            )
+        marker = ">>" if r["id"] == shown["id"] else "  "
+        who = r["sender"] or f"[{r['kind']}]"
+        body = r["text"]
+        if r["attachments"]:
+            body = (body + " " if body else "") + " ".join(
+                f"<{a['name']}>" for a in r["attachments"]
+            )
+        if r["edited"]:
+            body += " (edited)"
+        first, *rest = (body or "").split("\n")
+        line(f"{marker} {when}  {who}: {first}")
+        for extra in rest:
+            line(f"   {' ' * len(when)}  {extra}")
+        if r["id"] == shown["id"]:
+            src = r["sources"][0]
+            pad = " " * len(when)
+            line(f"   {pad}  [id {r['id']} · {r['kind']} · {src['file']} line {src['line']}]")
+
+
+def people(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Participants",
+        ["person", "platform", "name", "key", "phone", "messages"],
+        [
+            [
+                r["person"] or "",
+                r["platform"],
+                r["name"] or "",
+                r["key"],
+                r["phone"] or "",
+                r["messages"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def policy_loaded(report: dict[str, Any]) -> None:
+    lock = " (locked: later versions may only lengthen retention)" if report["locked"] else ""
+    line(f"Loaded policy version {report['version']}{lock}; sha256 {report['sha256']}")
+    for f in report["files"]:
+        line(f"  {f['policy']}  from {f['file']}")
+    if not report["changes"]:
+        line("No rule changed.")
+        return
+    table(
+        "Changes",
+        ["change", "rule", "before", "after", "messages affected"],
+        [
+            [
+                c["change"],
+                c["rule"],
+                _rule_text(c["before"]),
+                _rule_text(c["after"]),
+                c["messages_affected"],
+            ]
+            for c in report["changes"]
+        ],
+    )
+
+
+def _rule_text(rule: dict[str, Any] | None) -> str:
+    if rule is None:
+        return ""
+    parts = []
+    if rule["retain"]:
+        parts.append(f"retain {rule['retain']} then {rule['then']}")
+    if rule["delete_after"]:
+        parts.append(f"delete after {rule['delete_after']}")
+    parts.append(f"basis {rule['basis']}")
+    scope = (
+        "org-wide"
+        if rule["org_wide"]
+        else "; ".join(f"{k}={','.join(v)}" for k, v in rule["scope"].items())
+    )
+    return ", ".join(parts) + f" [{scope}]"
+
+
+def policy_versions(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Policy versions",
+        ["version", "active", "loaded", "by", "locked", "policies", "rules", "sha256"],
+        [
+            [
+                r["version"],
+                "yes" if r["active"] else "",
+                r["loaded_at"][:19],
+                r["loaded_by"],
+                "yes" if r["locked"] else "",
+                ", ".join(r["policies"]),
+                r["rules"],
+                r["sha256"][:16],
+            ]
+            for r in rows
+        ],
+    )
+
+
+def policy_rules(info: dict[str, Any]) -> None:
+    lock = ", locked" if info["locked"] else ""
+    line(f"Policy version {info['version']}{lock} (sha256 {info['sha256']})")
+    rows = []
+    for p in info["policies"]:
+        for r in p["rules"]:
+            rows.append(
+                [p["name"], r["name"], _rule_text(r), r.get("citation") or p.get("citation") or ""]
+            )
+    table(None, ["policy", "rule", "what", "citation"], rows)
+
+
+def explanation(info: dict[str, Any]) -> None:
+    line(f"Message {info['message_id']} as of {info['as_of']}")
+    line(f"  Policy version: {info['policy_version']}")
+    line(f"  Decision: {info['reason']}")
+    levels = "1 hold, 2 longest retention, 3 delete time, 4 no delete rule"
+    line(f"  Decided at level {info['level']} ({levels})")
+    line(f"  Holds: {', '.join(info['held_by']) or 'none'}")
+    line(f"  Matching rules: {', '.join(info['matched_rules']) or 'none'}")
+    if info["retain_until"]:
+        line(f"  Retain until: {info['retain_until']} ({info['retain_rule']})")
+    for c in info["delete_candidates"]:
+        used = "" if c["considered"] else " — set aside: a scoped rule applies"
+        line(f"  Delete candidate: {c['rule']} at {c['at']} ({c['scope']}){used}")
+    line(f"  Deletable at: {info['deletable_at'] or 'never'}")
+
+
+def holds(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Legal holds",
+        ["name", "matter", "active", "scope", "created", "released"],
+        [
+            [
+                r["name"],
+                r["matter"],
+                "yes" if r["active"] else "no",
+                "; ".join(f"{k}={v}" for k, v in r["scope"].items() if k != "tz") or "everything",
+                (r["created_at"] or "")[:10],
+                (r["released_at"] or "")[:10],
+            ]
+            for r in rows
+        ],
+    )
+
+
+def purge_report(report: dict[str, Any]) -> None:
+    if report.get("executed"):
+        ahead = " AHEAD OF TIME" if report.get("ahead_of_time") else ""
+        line(f"Purge {report['purge_id']}{ahead} as of {report['as_of']}")
+        line(f"  deleted {report['deleted']} message(s)")
+        line(f"  originals deleted {report['originals_deleted']}")
+        line(f"  originals redacted {report['originals_redacted']}")
+        line(f"  media removed {report['attachments_removed']}")
+        line(f"  certificate sha256 {report['certificate_sha256']}")
+    else:
+        line(
+            f"Dry run as of {report['as_of']} (policy version {report['policy_version']}): "
+            f"{report['would_delete']} of {report['examined']} message(s) would be deleted"
+        )
+    if report["by_rule"]:
+        table(None, ["rule", "messages"], list(report["by_rule"].items()))
+    if report["by_chat"]:
+        table(None, ["chat", "messages"], list(report["by_chat"].items()))
+    checked = ", ".join(report["holds_checked"]) or "none"
+    line(f"Holds checked: {checked}")
+    for name, n in report["held"].items():
+        line(f"  {name}: {n} message(s) held")
+    if report["held_but_otherwise_deletable"]:
+        line(
+            f"  {report['held_but_otherwise_deletable']} message(s) would be deletable but are held"
+        )
+    if not report.get("executed"):
+        line("Nothing was deleted. Run with --execute to purge.")
+
+
+def forecast(info: dict[str, Any]) -> None:
+    line(f"Retention forecast from {info['from'][:10]} (policy version {info['policy_version']})")
+    line(f"  deletable now: {info['deletable_now']}")
+    line(f"  held: {info['held']}")
+    line(f"  kept forever: {info['kept_forever']}")
+    peak = max([m["becoming_deletable"] for m in info["months"]] + [1])
+    for m in info["months"]:
+        n = m["becoming_deletable"]
+        bar = "█" * round(40 * n / peak)
+        line(f"  {m['month']}  {bar} {n}")
+
+
+# --- audit trail and verification ----------------------------------------------------------
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _pairs(values: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={v if isinstance(v, str) else _compact(v)}" for k, v in values.items())
+
+
+def audit_entries(rows: list[dict[str, Any]]) -> None:
+    """One block per entry, like `git log`: the header line, then args and details."""
+    for r in rows:
+        line(f"{r['seq']:>6}  {r['at']}  {r['user']}@{r['host']}  {r['action']}  {r['outcome']}")
+        if r["args"]:
+            line(f"        args:     {_pairs(r['args'])}")
+        if r["details"]:
+            line(f"        details:  {_pairs(r['details'])}")
+    line(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+
+
+AUDIT_CSV_COLUMNS = (
+    "seq", "at", "user", "host", "action", "outcome", "args", "details", "prev_hash", "hash"
+)  # fmt: skip
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(AUDIT_CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [_compact(r[c]) if c in ("args", "details") else r[c] for c in AUDIT_CSV_COLUMNS]
+        )
+
+
+def audit_exported(report: dict[str, Any]) -> None:
+    redacted = ", arguments and names redacted" if report["redacted"] else ""
+    line(f"Exported {report['entries']} audit entries to {report['out']}{redacted}")
+    line(f"  head:         {report['head']}")
+    line(f"  signed by:    {report['key_fingerprint']}")
+    line(f"  file sha256:  {report['sha256']}")
+    line(f"Check it anywhere: archiver verify-signed {report['out']} --public-key PUBFILE")
+
+
+@contextmanager
+def verify_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """One bar per phase of `verify` on stderr when ``enabled``; yields advance(phase, n, total)."""
+    if not enabled:
+        yield lambda phase, n, total: None
+        return
+    bar = Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def advance(phase: str, n: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.advance(tasks[phase], n)
+
+    with bar:
+        yield advance
+
+
+def verify_report(report: dict[str, Any]) -> None:
+    line(f"Archive {report['archive_id']}")
+    if report["expected_head"]:
+        line(f"Recorded head  {report['expected_head']}")
+    for c in report["checks"]:
+        status = "ok" if c["ok"] else "BROKEN"
+        text = f"  {status:<6}  {c['title']:<19} {c['checked']:>10,} {c['unit']}"
+        if not c["ok"]:
+            more = f" (and {c['problems'] - 1} more)" if c["problems"] > 1 else ""
+            text += f": {c['first']}{more}"
+        line(text)
+    broken = sum(not c["ok"] for c in report["checks"])
+    line("No damage found." if not broken else f"DAMAGE FOUND in {broken} check(s).")
+    if report["audit_head"]:
+        line(f"Audit head now {report['audit_head']} (record it outside the archive)")
+
+
+def signed_summary(summary: dict[str, Any]) -> None:
+    text = (
+        f"Valid: {summary['type']} of archive {summary['archive_id']}, signed at "
+        f"{summary['signed_at']} by key {summary['key_fingerprint']}"
+    )
+    if "head" in summary:
+        text += f"; {summary['entries']} entries linked up to head {summary['head']}"
+    line(text)

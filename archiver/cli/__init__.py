@@ -8,6 +8,7 @@ DESIGN.md's Contracts (1 error, 2 usage, 3 cannot unlock, 4 damage found).
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import click
@@ -27,6 +28,10 @@ class ArchiverGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # `archiver audit | head`: the reader went away; stop quietly like Unix tools.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            ctx.exit(0)
         except KeyboardInterrupt:
             render.error("interrupted; nothing half-written was kept")
             ctx.exit(130)
@@ -62,9 +67,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    from archiver.cli import archive_cmds, key_cmds
+    from archiver.cli import (
+        archive_cmds,
+        audit_cmds,
+        ingest_cmds,
+        key_cmds,
+        retention_cmds,
+        search_cmds,
+    )
 
-    for module in (archive_cmds, key_cmds):
+    for module in (archive_cmds, key_cmds, ingest_cmds, search_cmds, retention_cmds, audit_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
