@@ -217,7 +217,9 @@ def test_telegram_reexport_with_another_time_or_sender_spelling_is_not_an_edit(
     only a changed text makes a new version (verify stays clean)."""
     from archiver.verify import verify
 
-    run(archive, write(tmp_path / "a.tgfake", "2024-03-01T09:00:00+00:00|-100|user1|text|Buy 100|7"))
+    run(
+        archive, write(tmp_path / "a.tgfake", "2024-03-01T09:00:00+00:00|-100|user1|text|Buy 100|7")
+    )
     same = run(
         archive,
         write(tmp_path / "b.tgfake", "2024-03-01T10:00:00+00:00|-100|user1b|text|Buy 100|7"),
