@@ -28,10 +28,8 @@ COUNTED_TABLES = {
 
 
 def counts(store: Store) -> dict[str, int]:
-    return {
-        name: int(store.one(f"SELECT count(*) FROM {table}"))
-        for name, table in COUNTED_TABLES.items()
-    }
+    db = store.db
+    return {name: db.table(table).count for name, table in COUNTED_TABLES.items()}
 
 
 def status(archive: Archive, inv: Invocation) -> dict[str, Any]:

@@ -16,11 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite_utils
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlcipher3
-import sqlite_utils
 
 from archiver.errors import BadKey, InputError, KeysFileDamaged, SchemaTooNew
 from archiver.schema import MIGRATIONS, SCHEMA_VERSION
@@ -77,7 +79,12 @@ class Store:
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
-        """sqlite-utils on the same connection, for schema work and convenience."""
+        """sqlite-utils on the same connection, for convenience off the hot paths.
+
+        Imported on first use: sqlite-utils pulls in numpy when it is installed
+        (about 90 MB of resident memory that an ingest should not carry)."""
+        import sqlite_utils
+
         return sqlite_utils.Database(self.conn)
 
     @contextmanager

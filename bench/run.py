@@ -96,7 +96,7 @@ def whatsapp(n: int, runs: int) -> dict[str, object]:
         1,
         f"""
         from whatstk import WhatsAppChat
-        chat = WhatsAppChat.from_source(filepath={str(path)!r})
+        chat = WhatsAppChat.from_source(filepath={str(path)!r}, max_size=None)
         result["messages"] = len(chat.df)
         """,
     )

@@ -1,5 +1,6 @@
-"""The bundled sample exports (sample_exports/whatsapp): they are what build.py writes,
-and they parse to what each is meant to show."""
+"""The bundled sample exports (sample_exports/whatsapp): they are what
+tests/fixtures/build_whatsapp_samples.py writes, and they parse to what each is meant
+to show."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_exports" / "whatsapp"
 
 
 def _build_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wa_samples_build", SAMPLES / "build.py")
+    builder = SAMPLES.parents[1] / "tests" / "fixtures" / "build_whatsapp_samples.py"
+    spec = importlib.util.spec_from_file_location("wa_samples_build", builder)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
