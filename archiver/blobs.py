@@ -66,6 +66,21 @@ def blob_digest(store: Store, sha256: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def in_use(store: Store, sha256: str) -> bool:
+    """Whether anything still refers to a stored file: an attachment, a stored original,
+    or a file of a folder export (whose files are stored one by one)."""
+    return (
+        store.one(
+            "SELECT 1 FROM attachments WHERE sha256 = ?1 UNION ALL "
+            "SELECT 1 FROM sources WHERE blob_sha256 = ?1 UNION ALL "
+            "SELECT 1 FROM source_files f JOIN sources s ON s.id = f.source_id "
+            "WHERE f.sha256 = ?1 AND s.kind = 'folder' LIMIT 1",
+            (sha256,),
+        )
+        is not None
+    )
+
+
 def delete_blob(store: Store, sha256: str) -> None:
     store.execute("DELETE FROM blob_chunks WHERE sha256 = ?", (sha256,))
     store.execute("DELETE FROM blobs WHERE sha256 = ?", (sha256,))

@@ -38,7 +38,7 @@ def fingerprint(
     canonical = (
         f"archiver-message-v1\x1f{platform}\x1f{chat_key}\x1f{sender_key or ''}\x1f"
         f"{'' if sent_ts is None else sent_ts}\x1f{kind}\x1f{text}\x1f{occurrence}\x1f"
-        f"{msg_id or ''}"
+        f"{'' if msg_id is None else msg_id}"
     )
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).digest()
 

@@ -32,7 +32,7 @@ from archiver.errors import ArchiverError, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions
 from archiver.store import Store, check_zone
-from archiver.writer import MessageWriter
+from archiver.writer import COUNT_FIELDS, MessageWriter
 
 BATCH = 5000
 # Exports with more text than this are parsed in a child process beside the writer;
@@ -421,35 +421,12 @@ def _fill_report(
     facts: dict[str, Any],
     notices: list[dict[str, Any]],
 ) -> None:
-    c = writer.counts
-    source.chats = c.chats
-    source.messages = c.messages
-    source.new = c.new
-    source.existing = c.existing
-    source.new_versions = c.new_versions
-    source.previously_purged = c.previously_purged
-    source.attachments = c.attachments
-    source.attachments_stored = c.attachments_stored
-    source.attachments_missing = c.attachments_missing
-    source.unparsed = c.unparsed
+    for name in COUNT_FIELDS:
+        setattr(source, name, getattr(writer.counts, name))
     source.date_order = facts.get("date_order")
     source.date_order_evidence = facts.get("date_order_evidence")
     source.notices = notices
 
 
 def _counts(source: SourceReport) -> dict[str, int]:
-    return {
-        k: getattr(source, k)
-        for k in (
-            "chats",
-            "messages",
-            "new",
-            "existing",
-            "new_versions",
-            "previously_purged",
-            "attachments",
-            "attachments_stored",
-            "attachments_missing",
-            "unparsed",
-        )
-    }
+    return {name: getattr(source, name) for name in COUNT_FIELDS}

@@ -291,14 +291,7 @@ def _remove_orphans(store: Store, candidates: set[str]) -> int:
     """Delete media no remaining message, original or export file refers to."""
     removed = 0
     for sha in sorted(candidates):
-        still_used = store.one(
-            "SELECT 1 FROM attachments WHERE sha256 = ?1 UNION ALL "
-            "SELECT 1 FROM sources WHERE blob_sha256 = ?1 UNION ALL "
-            "SELECT 1 FROM source_files f JOIN sources s ON s.id = f.source_id "
-            "WHERE f.sha256 = ?1 AND s.kind = 'folder' LIMIT 1",
-            (sha,),
-        )
-        if still_used is None:
+        if not blobs.in_use(store, sha):
             blobs.delete_blob(store, sha)
             removed += 1
     return removed

@@ -3,7 +3,8 @@
 ``export --format jsonl`` writes one per line and ``search --json`` puts them in
 ``results``: ``id``, ``platform``, ``chat``, ``sender``, ``sent_at``, ``kind``, ``text``,
 ``edited``, ``edited_at``, ``attachments``, ``custodians``, ``sources``, plus provenance
-keys (``sent_at_text``, ``tz``, ``msg_id``, ``fingerprint``, ...).
+keys (``sent_at_text``, ``tz``, ``msg_id``, ``fingerprint``, ...) and ``reply_to_id``: the
+archive id of the message replied to, when it is archived too.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ def _chunk(store: Store, ids: list[int]) -> list[dict[str, Any]]:
         "SELECT m.id, c.platform, c.title, c.key, m.sender_name, p.key, m.sent_at, "
         "m.sent_at_text, s.tz, m.kind, m.text, m.edited, m.edited_at, m.msg_id, m.reply_to, "
         "m.forwarded_from, m.extra, m.version, hex(m.fingerprint), m.source_id, m.source_line, "
-        "s.name, s.sha256, c.type "
+        "s.name, s.sha256, c.type, r.id "
         "FROM messages m JOIN chats c ON c.id = m.chat_id "
         "JOIN sources s ON s.id = m.source_id "
-        f"LEFT JOIN participants p ON p.id = m.sender_id WHERE m.id IN ({q})",
+        "LEFT JOIN participants p ON p.id = m.sender_id "
+        "LEFT JOIN messages r ON r.chat_id = m.chat_id AND r.msg_id = m.reply_to "
+        f"WHERE m.id IN ({q})",
         ids,
     ).fetchall()
     attachments: dict[int, list[dict[str, Any]]] = {}
@@ -96,8 +99,9 @@ def _chunk(store: Store, ids: list[int]) -> list[dict[str, Any]]:
             "sender_key": r[5],
             "sent_at_text": r[7],
             "tz": r[8],
-            "msg_id": r[13],
+            "msg_id": None if r[13] is None else str(r[13]),
             "reply_to": r[14],
+            "reply_to_id": r[24],
             "forwarded_from": r[15],
             "extra": json.loads(r[16]) if r[16] else None,
             "version": r[17],

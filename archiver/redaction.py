@@ -173,22 +173,9 @@ def _parse_fps(store: Store, source: dict[str, Any], unit: ExportUnit) -> list[b
     return fps
 
 
-def _blob_in_use(store: Store, sha: str) -> bool:
-    return (
-        store.one(
-            "SELECT 1 FROM sources WHERE blob_sha256 = ?1 UNION ALL "
-            "SELECT 1 FROM attachments WHERE sha256 = ?1 UNION ALL "
-            "SELECT 1 FROM source_files f JOIN sources s ON s.id = f.source_id "
-            "WHERE f.sha256 = ?1 AND s.kind = 'folder' LIMIT 1",
-            (sha,),
-        )
-        is not None
-    )
-
-
 def _drop_blobs(store: Store, shas: Iterable[str | None]) -> None:
     for sha in set(shas):
-        if sha and not _blob_in_use(store, sha):
+        if sha and not blobs.in_use(store, sha):
             blobs.delete_blob(store, sha)
 
 

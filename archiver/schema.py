@@ -114,7 +114,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 id             INTEGER PRIMARY KEY,
                 fingerprint    BLOB NOT NULL,
                 chat_id        INTEGER NOT NULL REFERENCES chats(id),
-                msg_id         TEXT,
+                msg_id         INTEGER, -- numeric ids stored as integers: index appends
                 kind           TEXT NOT NULL,
                 sender_id      INTEGER REFERENCES participants(id),
                 sender_name    TEXT,
@@ -271,7 +271,7 @@ MIGRATIONS.append(
                 version           INTEGER NOT NULL,
                 keyed_fingerprint BLOB NOT NULL,
                 chat_id           INTEGER NOT NULL,
-                msg_id            TEXT,
+                msg_id            INTEGER,
                 source_id         INTEGER NOT NULL,
                 sent_at           INTEGER,
                 rule              TEXT NOT NULL,

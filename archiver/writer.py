@@ -19,7 +19,7 @@ import json
 import mimetypes
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 from archiver import blobs, ftsindex, identity, textindex
@@ -189,10 +189,12 @@ class WriteCounts:
     attachments_missing: int = 0
     unparsed: int = 0
     chats: int = 0
-    per_chat: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-@dataclass
+COUNT_FIELDS = tuple(f.name for f in fields(WriteCounts))
+
+
+@dataclass(slots=True)
 class _Prepared:
     staged: Staged
     chat_id: int

@@ -175,7 +175,11 @@ def verify_step() -> dict[str, object]:
 
 
 def purge_step() -> dict[str, object]:
-    root = OUT / "whatsapp-archive"
+    import shutil
+
+    root = OUT / "purge-archive"  # a copy: the purge changes it
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(OUT / "whatsapp-archive", root)
     policy = OUT / "purge-policy.toml"
     policy.write_text(
         '[policy]\nname = "bench"\n[[rules]]\nname = "old-messages"\ndelete_after = "1 day"\n'
@@ -196,7 +200,7 @@ def purge_step() -> dict[str, object]:
         ids = [r[0] for r in store.execute("SELECT id FROM messages ORDER BY id")]
         cutoff = datetime.fromtimestamp((ids[len(ids) // 2] >> 20) + 1, UTC)
         retention.load_policy(archive, [Path({str(policy)!r})], inv)
-        empty = dict(custodian=[], chat=[], participant=[], sent_after=None, sent_before=None)
+        empty = dict(custodian=[], chat=[], participant=[], sent_after=None, sent_before=None, query=None)
         holds.create(archive, "h1", matter="m1", reason="bench", inv=inv, **{{**empty, "query": "fjord"}})
         holds.create(archive, "h2", matter="m2", reason="bench", inv=inv, **{{**empty, "query": '"term sheet"'}})
         holds.create(archive, "h3", matter="m3", reason="bench", inv=inv, **{{**empty, "custodian": ["nobody@example"]}})

@@ -77,6 +77,12 @@ COMMANDS = [
     (("backup", "bak"), "backup"),
     (("verify",), "verify"),
     (("audit", "export", "--out", "trail.json"), "audit.export"),
+    (("policy", "load", "policy.toml"), "policy.load"),
+    (("policy", "list"), "policy.list"),
+    (("hold", "create", "h1", "--matter", "M", "--reason", "R", "--chat", "Deal*"), "hold.create"),
+    (("hold", "list"), "hold.list"),
+    (("purge",), "purge"),
+    (("retention", "forecast"), "retention.forecast"),
 ]
 
 
@@ -99,6 +105,9 @@ def test_every_command_appends_exactly_one_entry(
     run: Run, ready: Path, tmp_path: Path, args: tuple[str, ...], action: str
 ) -> None:
     (tmp_path / "more.fake").write_text(EXPORT[0].replace("09:00", "10:00") + "\n")
+    (tmp_path / "policy.toml").write_text(
+        '[policy]\nname = "p"\n[[rules]]\nname = "r"\ndelete_after = "1 year"\n'
+    )
     argv = _fill(args, tmp_path)
     before = head_seq(run)
     result = run(*argv, **KEY, ARCHIVER_NEW_PASSPHRASE="a second long passphrase")
