@@ -9,7 +9,8 @@
 - **Message ids** are ``(sent second << 20) | sequence``: sorting by id is sorting by
   time, so date-ordered search is a rowid scan of the full-text index.
 - An ingest's **Merkle root** (RFC 6962 shape over blocks of 1024) covers the keyed
-  fingerprints of the messages it added, in id order; it is written to the audit chain.
+  fingerprints of the messages it added, in the order it added them; it is written to
+  the audit chain.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def id_second(message_id: int) -> int:
 
 MERKLE_BLOCK = 1024
 # Recorded with every ingest's root, so a future format can still verify old roots.
-MERKLE_FORMAT = "rfc6962-sha256/blocks-1024/blake2b-keyed-fingerprints/id-order/v1"
+MERKLE_FORMAT = "rfc6962-sha256/blocks-1024/blake2b-keyed-fingerprints/ingest-order/v1"
 
 
 def _node(left: bytes, right: bytes) -> bytes:

@@ -234,6 +234,7 @@ def _ingest_unit(
             tz_explicit=options.tz_explicit,
             date_order=options.date_order,
         )
+        key = identity.tombstone_key(store.secret("archive_secret"))
         writer = MessageWriter(
             store,
             source_id=source_id,
@@ -241,14 +242,14 @@ def _ingest_unit(
             platform=parser.platform,
             now=now,
             unit=unit,
-            tombstone_key=identity.tombstone_key(store.secret("archive_secret")),
+            tombstone_key=key,
         )
         facts: dict[str, Any] = {}
         notices: list[dict[str, Any]] = []
         if _text_bytes(unit) >= CHILD_PROCESS_BYTES:
-            stream = pipeline.in_child(*found, parser.name, parse_options, BATCH)
+            stream = pipeline.in_child(*found, parser.name, parse_options, BATCH, key)
         else:
-            stream = pipeline.parse_staged(*found, parser.name, parse_options, BATCH)
+            stream = pipeline.parse_staged(*found, parser.name, parse_options, BATCH, key)
         with _gc_paused():
             for item in stream:
                 if isinstance(item, list):
@@ -266,7 +267,7 @@ def _ingest_unit(
             writer.flush_unparsed()
         notices.extend(_completeness_notices(parser.platform, writer, facts, notices))
         _fill_report(source, writer, facts, notices)
-        source.merkle_root = ingest_merkle_root(store, source_id)
+        source.merkle_root = writer.merkle.root()
         store.execute(
             "UPDATE sources SET facts = ?, counts = ?, notices = ?, merkle_root = ? WHERE id = ?",
             (
@@ -362,27 +363,22 @@ def _store_evidence(
 
 
 def ingest_merkle_root(store: Store, source_id: int) -> str | None:
-    """Merkle root of the keyed fingerprints of the messages a source added, in id order:
-    the version-1 fingerprint of messages that later changed, and the tombstone of
-    messages since purged (so a purge never breaks an ingest's recorded root)."""
+    """Merkle root of the keyed fingerprints of the messages a source added, in the
+    order it added them: the version-1 fingerprint of messages that later changed, and
+    the tombstone of messages since purged (so a purge never breaks a recorded root).
+    The ingest computes the same root as it writes (MessageWriter.merkle)."""
     key = identity.tombstone_key(store.secret("archive_secret"))
     builder = identity.MerkleBuilder()
-    if store.one("SELECT 1 FROM tombstones WHERE source_id = ? LIMIT 1", (source_id,)):
-        rows = store.execute(
-            "SELECT id, fingerprint, version, 0 FROM messages WHERE source_id = ?1 "
-            "UNION ALL SELECT message_id, keyed_fingerprint, 1, 1 FROM tombstones "
-            "WHERE source_id = ?1 AND version = 1 ORDER BY 1",
-            (source_id,),
-        )
-    else:
-        rows = store.execute(
-            "SELECT id, fingerprint, version, 0 FROM messages WHERE source_id = ? ORDER BY id",
-            (source_id,),
-        )
+    rows = store.execute(
+        "SELECT ingest_seq, id, fingerprint, version, 0 FROM messages WHERE source_id = ?1 "
+        "UNION ALL SELECT ingest_seq, message_id, keyed_fingerprint, 1, 1 FROM tombstones "
+        "WHERE source_id = ?1 AND version = 1 ORDER BY 1",
+        (source_id,),
+    )
     keyed = identity.keyed
     while chunk := rows.fetchmany(10_000):
         leaves = []
-        for mid, fp, version, is_keyed in chunk:
+        for _, mid, fp, version, is_keyed in chunk:
             if is_keyed:
                 leaves.append(bytes(fp))
                 continue

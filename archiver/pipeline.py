@@ -55,12 +55,19 @@ def staged(records: Iterator[Record], stager: Stager, batch: int) -> Iterator[It
 
 
 def parse_staged(
-    origin: Path, kind: containers.Kind, parser_name: str, options: ParseOptions, batch: int
+    origin: Path,
+    kind: containers.Kind,
+    parser_name: str,
+    options: ParseOptions,
+    batch: int,
+    key: bytes,
 ) -> Iterator[Item]:
-    """Open the export, parse and stage it (what the child process runs)."""
+    """Open the export, parse and stage it (what the child process runs). ``key`` keys
+    the fingerprints (it crosses into a forked child in memory only)."""
     with containers.open_unit(origin, kind) as received:
         parser = next(p for p in parsers.all_parsers() if p.name == parser_name)
-        yield from staged(parser.parse(received.unit, options), Stager(parser.platform), batch)
+        stager = Stager(parser.platform, key)
+        yield from staged(parser.parse(received.unit, options), stager, batch)
 
 
 def _child(conn: Connection, args: tuple[object, ...]) -> None:
@@ -88,17 +95,21 @@ def _child(conn: Connection, args: tuple[object, ...]) -> None:
 
 
 def in_child(
-    origin: Path, kind: containers.Kind, parser_name: str, options: ParseOptions, batch: int
+    origin: Path,
+    kind: containers.Kind,
+    parser_name: str,
+    options: ParseOptions,
+    batch: int,
+    key: bytes,
 ) -> Iterator[Item]:
     """``parse_staged`` in a forked child process (or a thread where fork is missing)."""
+    args = (origin, kind, parser_name, options, batch, key)
     if "fork" not in multiprocessing.get_all_start_methods():
-        yield from in_background(parse_staged(origin, kind, parser_name, options, batch))
+        yield from in_background(parse_staged(*args))
         return
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_child, args=(sender, (origin, kind, parser_name, options, batch)), daemon=True
-    )
+    proc = ctx.Process(target=_child, args=(sender, args), daemon=True)
     proc.start()
     sender.close()
     make = Staged._make

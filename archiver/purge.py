@@ -248,15 +248,27 @@ def _delete_batch(
     ):
         versions.setdefault(int(mid), []).append((int(version), bytes(fp)))
     tombs = []
-    for mid, fp, version, chat_id, msg_id, source_id, line, sent_at in store.execute(
-        f"SELECT id, fingerprint, version, chat_id, msg_id, source_id, source_line, sent_at "
-        f"FROM messages WHERE id IN ({q})",
+    for mid, fp, version, chat_id, msg_id, source_id, line, sent_at, seq in store.execute(
+        f"SELECT id, fingerprint, version, chat_id, msg_id, source_id, source_line, sent_at, "
+        f"ingest_seq FROM messages WHERE id IN ({q})",
         ids,
     ).fetchall():
         for v, vfp in [*versions.get(int(mid), []), (int(version), bytes(fp))]:
             keyed = identity.keyed(key, vfp)
             tombs.append(
-                (mid, v, keyed, chat_id, msg_id, source_id, sent_at, rule_of[mid], purge_id, now)
+                (
+                    mid,
+                    v,
+                    keyed,
+                    chat_id,
+                    msg_id,
+                    source_id,
+                    seq,
+                    sent_at,
+                    rule_of[mid],
+                    purge_id,
+                    now,
+                )
             )
             keyed_fps.append(keyed.hex())
         if line is not None:
@@ -273,7 +285,8 @@ def _delete_batch(
     conn = store.conn
     conn.executemany(
         "INSERT INTO tombstones(message_id, version, keyed_fingerprint, chat_id, msg_id, "
-        "source_id, sent_at, rule, purge_id, purged_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "source_id, ingest_seq, sent_at, rule, purge_id, purged_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         tombs,
     )
     ftsindex.unindex(store, ids)

@@ -131,13 +131,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 source_line    INTEGER,
                 custodian_id   INTEGER REFERENCES custodians(id),
                 ingested_at    INTEGER NOT NULL,
+                ingest_seq     INTEGER NOT NULL,
                 version        INTEGER NOT NULL DEFAULT 1
             )""",
             """CREATE UNIQUE INDEX messages_platform_id ON messages(chat_id, msg_id)
                 WHERE msg_id IS NOT NULL""",
             """CREATE INDEX messages_chat ON messages(chat_id, id)""",
             """CREATE INDEX messages_sender ON messages(sender_id, id)""",
-            """CREATE INDEX messages_source ON messages(source_id, id)""",
+            # The order in which an ingest added its messages (its Merkle leaves' order).
+            """CREATE INDEX messages_source ON messages(source_id, ingest_seq)""",
             # Earlier texts of a message whose text changed in a later export (Telegram).
             """CREATE TABLE message_versions (
                 message_id  INTEGER NOT NULL REFERENCES messages(id),
@@ -208,7 +210,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             # FTS5's own secure-delete: deleted terms are removed from index pages.
             """INSERT INTO messages_fts(messages_fts, rank) VALUES ('secure-delete', 1)""",
             # Bigger in-memory term buffer: fewer, larger segments during bulk ingest.
-            """INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', 8388608)""",
+            """INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', 16777216)""",
             # The tamper-evident audit trail: an HMAC chain (DESIGN.md decision 9).
             """CREATE TABLE audit_log (
                 seq       INTEGER PRIMARY KEY,
@@ -273,6 +275,7 @@ MIGRATIONS.append(
                 chat_id           INTEGER NOT NULL,
                 msg_id            INTEGER,
                 source_id         INTEGER NOT NULL,
+                ingest_seq        INTEGER NOT NULL,
                 sent_at           INTEGER,
                 rule              TEXT NOT NULL,
                 purge_id          INTEGER NOT NULL REFERENCES purges(id),
@@ -281,7 +284,7 @@ MIGRATIONS.append(
             ) WITHOUT ROWID""",
             """CREATE INDEX tombstones_fingerprint ON tombstones(keyed_fingerprint)""",
             """CREATE INDEX tombstones_chat ON tombstones(chat_id, msg_id)""",
-            """CREATE INDEX tombstones_source ON tombstones(source_id, message_id)""",
+            """CREATE INDEX tombstones_source ON tombstones(source_id, ingest_seq)""",
         ],
     )
 )

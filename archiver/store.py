@@ -65,7 +65,7 @@ def connect(db_path: Path, key: bytes | None) -> sqlcipher3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA cache_size = -32768")
+    conn.execute("PRAGMA cache_size = -49152")
     return conn
 
 

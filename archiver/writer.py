@@ -34,18 +34,20 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\
 _OCCURRENCE_WINDOW = 200_000
 _LOOKUP_CHUNK = 500
 
+# Column order: what the parent adds (ids, links), then the "tail" the stager builds
+# beside the parser (see Staged.tail).
 MESSAGE_COLUMNS = (
-    "id, fingerprint, chat_id, msg_id, kind, sender_id, sender_name, sent_at, sent_at_text, "
-    "text, edited, edited_at, reply_to, forwarded_from, extra, occurrence, source_id, "
-    "source_line, custodian_id, ingested_at"
+    "id, chat_id, sender_id, source_id, custodian_id, ingested_at, ingest_seq, "
+    "fingerprint, msg_id, kind, sender_name, sent_at, sent_at_text, text, edited, "
+    "edited_at, reply_to, forwarded_from, extra, occurrence, source_line"
 )
 # The hot path binds only str and int: sqlcipher3 adapts None and bytes parameters through
 # its slow adapter protocol (measured: 1M rows 5.9 s with them, 1.2 s without). Absent
 # values travel as "" or 0 and become NULL here; the fingerprint travels as hex.
 _INSERT_MESSAGE = (
-    f"INSERT INTO messages({MESSAGE_COLUMNS}) VALUES (?, unhex(?), ?, nullif(?, ''), ?, "
-    "nullif(?, 0), nullif(?, ''), nullif(?, 0), nullif(?, ''), ?, ?, nullif(?, 0), "
-    "nullif(?, ''), nullif(?, ''), nullif(?, ''), ?, ?, nullif(?, 0), nullif(?, 0), ?)"
+    f"INSERT INTO messages({MESSAGE_COLUMNS}) VALUES (?, ?, nullif(?, 0), ?, nullif(?, 0), "
+    "?, ?, unhex(?), nullif(?, ''), ?, nullif(?, ''), nullif(?, 0), nullif(?, ''), ?, ?, "
+    "nullif(?, 0), nullif(?, ''), nullif(?, ''), nullif(?, ''), ?, nullif(?, 0))"
 )
 
 
@@ -88,45 +90,70 @@ AttachmentRow = tuple[str, str | None, str | None, int | None, str | None]
 class Staged(NamedTuple):
     """A message as the writer needs it, computed without the database (beside the
     parser, possibly in another process): only plain values, so a batch can cross a
-    process boundary as one ``marshal`` blob."""
+    process boundary as one ``marshal`` blob. ``tail`` is the end of the messages row,
+    ready to bind (str and int only)."""
 
     chat_key: str
-    kind: str
     sender_key: str | None
     sender_name: str | None
     ts: int | None
     order_ts: int
-    sent_at_text: str | None
+    msg_id: str | None
+    kind: str
     text: str
     line: int | None
-    msg_id: str | None
-    edited: bool
     edited_at: int | None
-    reply_to: str | None
-    forwarded_from: str | None
     extra: str | None
     attachments: tuple[AttachmentRow, ...]
     occurrence: int
     fp: bytes
+    keyed: bytes
     fts_body: str
     fts_files: str
     fts_cjk: str
+    tail: tuple[str | int, ...]
+
+
+def row_tail(
+    fp: bytes,
+    m: Message,
+    sender_name: str | None,
+    ts: int | None,
+    edited_at: int | None,
+    extra: str | None,
+    occurrence: int,
+) -> tuple[str | int, ...]:
+    return (
+        fp.hex(),
+        m.msg_id or "",
+        m.kind,
+        sender_name or "",
+        ts or 0,
+        m.sent_at_text or "",
+        m.text,
+        1 if m.edited else 0,
+        edited_at or 0,
+        m.reply_to or "",
+        m.forwarded_from or "",
+        extra or "",
+        occurrence,
+        m.line or 0,
+    )
 
 
 class Stager:
     """Turns a file's messages, in file order, into ``Staged`` records. Pure and
     sequential (the occurrence index depends on what came before), so it runs beside
-    the parser while the writer talks to the database."""
+    the parser while the writer talks to the database. ``key`` keys the fingerprints
+    that become Merkle leaves and tombstones (identity.keyed)."""
 
-    def __init__(self, platform: str) -> None:
+    def __init__(self, platform: str, key: bytes) -> None:
         self.platform = platform
+        self.key = key
         self.occurrences = OccurrenceCounter()
         self.last_ts = 0
 
     def stage(self, m: Message) -> Staged:
-        # The hot loop of every ingest: the occurrence counter and the fingerprint are
-        # inlined here (same definitions as OccurrenceCounter.next and
-        # identity.fingerprint, which tests compare against).
         sent = m.sent_at
         if sent is not None:
             ts: int | None = int(sent.timestamp())
@@ -135,6 +162,7 @@ class Stager:
             ts = None
         sender = m.sender
         sender_key = sender.key if sender is not None else None
+        sender_name = sender.name if sender is not None else None
         occ = self.occurrences.next(m, ts)
         text = m.text
         names = ""
@@ -143,30 +171,31 @@ class Stager:
             atts = tuple((a.name, a.path, a.mime, a.size, a.note) for a in m.attachments)
             names = " ".join(a[0] for a in atts)
         body, files, cjk = textindex.index_columns(text, names)
+        fp = identity.fingerprint(
+            self.platform, m.chat_key, sender_key, ts, m.kind, text, occ, m.msg_id
+        )
+        edited_at = int(m.edited_at.timestamp()) if m.edited_at is not None else None
+        extra = _json(dict(m.extra)) if m.extra else None
         return Staged(
             m.chat_key,
-            m.kind,
             sender_key,
-            sender.name if sender is not None else None,
+            sender_name,
             ts,
             self.last_ts,
-            m.sent_at_text,
+            m.msg_id,
+            m.kind,
             text,
             m.line,
-            m.msg_id,
-            m.edited,
-            int(m.edited_at.timestamp()) if m.edited_at is not None else None,
-            m.reply_to,
-            m.forwarded_from,
-            _json(dict(m.extra)) if m.extra else None,
+            edited_at,
+            extra,
             atts,
             occ,
-            identity.fingerprint(
-                self.platform, m.chat_key, sender_key, ts, m.kind, text, occ, m.msg_id
-            ),
+            fp,
+            identity.keyed(self.key, fp),
             body,
             files,
             cjk,
+            row_tail(fp, m, sender_name, ts, edited_at, extra, occ),
         )
 
 
@@ -201,6 +230,8 @@ class _Prepared:
     sender_id: int | None
     fp: bytes
     occurrence: int
+    keyed: bytes
+    tail: tuple[str | int, ...]
 
 
 class MessageWriter:
@@ -215,7 +246,7 @@ class MessageWriter:
         platform: str,
         now: int,
         unit: ExportUnit,
-        tombstone_key: bytes | None = None,
+        tombstone_key: bytes,
     ) -> None:
         self.store = store
         self.source_id = source_id
@@ -223,8 +254,12 @@ class MessageWriter:
         self.platform = platform
         self.now = now
         self.unit = unit
+        self.tombstone_secret = tombstone_key
         # Purged stays purged: with tombstones present, every message is checked.
         self.tombstone_key = tombstone_key if self._has_tombstones(store) else None
+        # Leaves of this ingest's Merkle root, in the order its messages are added.
+        self.merkle = identity.MerkleBuilder()
+        self._seq = 0
         self.counts = WriteCounts()
         self.chat_ids: dict[str, int] = {}
         self.chat_fresh: dict[int, bool] = {}
@@ -249,7 +284,7 @@ class MessageWriter:
             (p.chat_id, p.staged.msg_id),
         ):
             return True
-        keyed = identity.keyed(self.tombstone_key, p.fp)
+        keyed = p.keyed
         return (
             self.store.one("SELECT 1 FROM tombstones WHERE keyed_fingerprint = ?", (keyed,))
             is not None
@@ -334,7 +369,7 @@ class MessageWriter:
             ) from None
         key = st.sender_key
         sender_id = None if key is None else self._participant(key, st.sender_name)
-        return _Prepared(st, chat_id, sender_id, st.fp, st.occurrence)
+        return _Prepared(st, chat_id, sender_id, st.fp, st.occurrence, st.keyed, st.tail)
 
     def _renumbered(self, p: _Prepared) -> _Prepared:
         """The same message with the next occurrence index (a repeat inside the file)."""
@@ -342,7 +377,12 @@ class MessageWriter:
         fp = identity.fingerprint(
             self.platform, st.chat_key, st.sender_key, st.ts, st.kind, st.text, occ, st.msg_id
         )
-        return _Prepared(st, p.chat_id, p.sender_id, fp, occ)
+        # The tail's fingerprint (first) and occurrence (13th) change with the number.
+        tail = (fp.hex(), *st.tail[1:12], occ, st.tail[13])
+        return _Prepared(st, p.chat_id, p.sender_id, fp, occ, self._keyed(fp), tail)
+
+    def _keyed(self, fp: bytes) -> bytes:
+        return identity.keyed(self.tombstone_secret, fp)
 
     def add_batch(self, batch: Sequence[Staged]) -> None:
         prepared = [self._prepare(st) for st in batch]
@@ -454,7 +494,11 @@ class MessageWriter:
         )
         if seen_before:
             return message_id
-        self._new_version(message_id, version, _Prepared(st, p.chat_id, p.sender_id, current, 0))
+        self._new_version(
+            message_id,
+            version,
+            _Prepared(st, p.chat_id, p.sender_id, current, 0, self._keyed(current), st.tail),
+        )
         return -1
 
     def _new_version(self, message_id: int, version: int, p: _Prepared) -> None:
@@ -518,35 +562,19 @@ class MessageWriter:
         rows = []
         fts = []
         with_files: list[tuple[int, _Prepared]] = []
+        head = (self.source_id, self.custodian_id or 0, self.now)
+        keyed = []
+        seq = self._seq
         for mid, p in zip(ids, prepared, strict=True):
             st = p.staged
-            rows.append(
-                (
-                    mid,
-                    p.fp.hex(),
-                    p.chat_id,
-                    st.msg_id or "",
-                    st.kind,
-                    p.sender_id or 0,
-                    st.sender_name or "",
-                    st.ts or 0,
-                    st.sent_at_text or "",
-                    st.text,
-                    1 if st.edited else 0,
-                    st.edited_at or 0,
-                    st.reply_to or "",
-                    st.forwarded_from or "",
-                    st.extra or "",
-                    p.occurrence,
-                    self.source_id,
-                    st.line or 0,
-                    self.custodian_id or 0,
-                    self.now,
-                )
-            )
+            seq += 1
+            rows.append((mid, p.chat_id, p.sender_id or 0, *head, seq, *p.tail))
             fts.append((mid, st.fts_body, st.fts_files, st.fts_cjk))
+            keyed.append(p.keyed)
             if st.attachments:
                 with_files.append((mid, p))
+        self._seq = seq
+        self.merkle.add_many(keyed)
         conn = self.store.conn
         conn.executemany(_INSERT_MESSAGE, rows)
         ftsindex.index(self.store, fts)
