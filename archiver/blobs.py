@@ -6,14 +6,126 @@ row holds a whole video and reading never needs the whole file in memory.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import io
+import os
 from collections.abc import Iterator
+from typing import Any
 
 from archiver.errors import InputError
 from archiver.parsers.base import Opener
 from archiver.store import Store
 
 CHUNK_BYTES = 512 * 1024
+
+
+class BlobReader(io.RawIOBase):
+    """A stored file as a seekable binary stream, one chunk in memory at a time."""
+
+    def __init__(self, store: Store, sha256: str) -> None:
+        self.store = store
+        self.sha256 = sha256
+        self.sizes = [
+            int(n)
+            for (n,) in store.execute(
+                "SELECT length(data) FROM blob_chunks WHERE sha256 = ? ORDER BY seq", (sha256,)
+            )
+        ]
+        self.starts = [0]
+        for n in self.sizes:
+            self.starts.append(self.starts[-1] + n)
+        self.pos = 0
+        self._cached: tuple[int, bytes] = (-1, b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.starts[-1]}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def _chunk(self, seq: int) -> bytes:
+        if self._cached[0] != seq:
+            data = self.store.one(
+                "SELECT data FROM blob_chunks WHERE sha256 = ? AND seq = ?", (self.sha256, seq)
+            )
+            self._cached = (seq, bytes(data))
+        return self._cached[1]
+
+    def readinto(self, buffer: Any) -> int:
+        if self.pos >= self.starts[-1]:
+            return 0
+        seq = bisect.bisect_right(self.starts, self.pos) - 1
+        chunk = self._chunk(seq)
+        offset = self.pos - self.starts[seq]
+        piece = chunk[offset : offset + len(buffer)]
+        buffer[: len(piece)] = piece
+        self.pos += len(piece)
+        return len(piece)
+
+
+class BlobWriter(io.RawIOBase):
+    """Stores a stream as a blob without holding it: chunks go under a provisional key and
+    are renamed to their SHA-256 on ``finish()`` (or dropped if that blob exists)."""
+
+    def __init__(self, store: Store, now: int) -> None:
+        self.store = store
+        self.now = now
+        self.key = "pending-" + os.urandom(8).hex()
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.seq = 0
+        self.buffer = bytearray()
+        store.execute(
+            "INSERT INTO blobs(sha256, size, chunk_size, created_at) VALUES (?, 0, ?, ?)",
+            (self.key, CHUNK_BYTES, now),
+        )
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = bytes(data)
+        self.digest.update(view)
+        self.size += len(view)
+        self.buffer += view
+        while len(self.buffer) >= CHUNK_BYTES:
+            self._flush(bytes(self.buffer[:CHUNK_BYTES]))
+            del self.buffer[:CHUNK_BYTES]
+        return len(view)
+
+    def _flush(self, piece: bytes) -> None:
+        self.store.execute(
+            "INSERT INTO blob_chunks(sha256, seq, data) VALUES (?, ?, ?)",
+            (self.key, self.seq, piece),
+        )
+        self.seq += 1
+
+    def finish(self) -> str:
+        if self.buffer:
+            self._flush(bytes(self.buffer))
+            self.buffer.clear()
+        sha = self.digest.hexdigest()
+        if has_blob(self.store, sha):
+            self.store.execute("DELETE FROM blob_chunks WHERE sha256 = ?", (self.key,))
+        else:
+            self.store.execute(
+                "INSERT INTO blobs(sha256, size, chunk_size, created_at) VALUES (?, ?, ?, ?)",
+                (sha, self.size, CHUNK_BYTES, self.now),
+            )
+            self.store.execute(
+                "UPDATE blob_chunks SET sha256 = ? WHERE sha256 = ?", (sha, self.key)
+            )
+        self.store.execute("DELETE FROM blobs WHERE sha256 = ?", (self.key,))
+        return sha
 
 
 def has_blob(store: Store, sha256: str) -> bool:

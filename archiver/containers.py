@@ -217,8 +217,17 @@ def _check_member(zip_path: Path, info: zipfile.ZipInfo, name: str) -> None:
 
 @contextmanager
 def _open_zip(path: Path) -> Iterator[ExportUnit]:
+    with open_zip(path, path.name) as unit:
+        yield unit
+
+
+@contextmanager
+def open_zip(source: Path | BinaryIO, name: str) -> Iterator[ExportUnit]:
+    """The members of a zip (a path, or a seekable stream such as a stored blob), checked
+    for traversal, links, encryption and bombs before anything is decompressed."""
+    path = Path(name) if not isinstance(source, Path) else source
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(source)
     except zipfile.BadZipFile:
         raise InputError(
             f"{path} is not a valid zip file (damaged or incomplete download?)"
@@ -232,9 +241,9 @@ def _open_zip(path: Path) -> Iterator[ExportUnit]:
         files: list[ExportFile] = []
         total = 0
         for info in infos:
-            name = _member_name(info)
-            _check_member(path, info, name)
-            if info.is_dir() or _junk(name):
+            member = _member_name(info)
+            _check_member(path, info, member)
+            if info.is_dir() or _junk(member):
                 continue
             total += info.file_size
             if total > MAX_TOTAL_BYTES:
@@ -242,7 +251,7 @@ def _open_zip(path: Path) -> Iterator[ExportUnit]:
                     f"{path} would expand to more than {MAX_TOTAL_BYTES} bytes; refusing a "
                     "possible zip bomb"
                 )
-            files.append(ExportFile(name, info.file_size, _member_opener(zf, info)))
+            files.append(ExportFile(member, info.file_size, _member_opener(zf, info)))
         yield ExportUnit(path.name, files)
 
 

@@ -31,6 +31,10 @@ from archiver.retention import Evaluator, active_policy, iter_facts
 from archiver.store import Store
 
 BATCH = 2000
+# Above this many deletions, FTS5's per-row secure-delete (about 80 us a message) costs
+# more than rewriting the whole index once: the rows are then deleted plainly and the
+# index is merged into fresh pages ('optimize'), the old pages zeroed by secure_delete.
+BULK_FTS_DELETE = 5000
 Progress = Callable[[int], None]
 
 
@@ -70,16 +74,16 @@ def make_plan(archive: Archive, as_of: datetime, progress: Progress | None = Non
         plan.examined += 1
         if progress and plan.examined % 10_000 == 0:
             progress(10_000)
-        decision = ev.decide(facts, as_of)
-        if decision.held_by:
-            for h in decision.held_by:
+        rule = ev.due(facts, as_of)
+        held_by = ev.holds.held_by(facts)
+        if held_by:
+            for h in held_by:
                 plan.held[h] += 1
-            bare = ev.decide_without_holds(facts, as_of)
-            plan.held_would_delete += int(bare.deletable)
+            plan.held_would_delete += rule is not None
             continue
-        if decision.deletable and decision.delete_rule:
-            plan.deletable.append((facts.id, decision.delete_rule))
-            plan.by_rule[decision.delete_rule] += 1
+        if rule is not None:
+            plan.deletable.append((facts.id, rule))
+            plan.by_rule[rule] += 1
             plan.by_chat[titles.get(facts.chat_id, str(facts.chat_id))] += 1
     return plan
 
@@ -145,6 +149,9 @@ def execute(
             action="purge.start",
             details={"purge_id": purge_id, **plan.summary(), "ahead_of_time": ahead},
         )
+        bulk = len(plan.deletable) > BULK_FTS_DELETE
+        if bulk:
+            _fts_secure_delete(store, on=False)
     key = identity.tombstone_key(store.secret("archive_secret"))
     spans: dict[int, set[int]] = {}
     keyed_fps: list[str] = []
@@ -164,9 +171,14 @@ def execute(
         if progress:
             progress(len(batch))
     with store.transaction():
+        if bulk or not _fts_secure_delete_is_on(store):
+            # Also after an interrupted bulk purge: no deleted term may stay in the index.
+            store.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+            _fts_secure_delete(store, on=True)
         orphans = _remove_orphans(store, attachment_shas)
+        purged_keyed = {bytes.fromhex(k) for k in keyed_fps}
         originals = [
-            redact_source(store, source_id, lines, attachment_shas)
+            redact_source(store, source_id, lines, attachment_shas, purged_keyed)
             for source_id, lines in sorted(spans.items())
         ]
         counts = {
@@ -298,6 +310,17 @@ def _delete_batch(
         ("messages", "id"),
     ):
         conn.execute(f"DELETE FROM {table} WHERE {column} IN ({q})", ids)
+
+
+def _fts_secure_delete(store: Store, *, on: bool) -> None:
+    store.execute(
+        "INSERT INTO messages_fts(messages_fts, rank) VALUES ('secure-delete', ?)", (int(on),)
+    )
+
+
+def _fts_secure_delete_is_on(store: Store) -> bool:
+    value = store.one("SELECT v FROM messages_fts_config WHERE k = 'secure-delete'")
+    return value is not None and int(value) == 1
 
 
 def _remove_orphans(store: Store, candidates: set[str]) -> int:

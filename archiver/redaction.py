@@ -8,145 +8,174 @@ options of the original ingest: it must hold exactly the original's messages min
 purged ones, and none of the purged fingerprints. If that proof fails, or the format
 gives no line numbers, the original is deleted instead — no purged text may survive.
 The source row keeps the original's SHA-256 (its tombstone) and records what happened.
+
+Everything streams: the original is read from the blob store chunk by chunk, the copy
+is written back the same way, and only the purged line numbers and keyed fingerprints
+are held in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
+import codecs
 import io
 import json
 import re
+import shutil
 import zipfile
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from archiver import blobs, identity, parsers
+from archiver import blobs, containers, identity, parsers
 from archiver.errors import ArchiverError
 from archiver.model import Message
-from archiver.parsers.base import DateOrder, ExportFile, ExportUnit, Opener, ParseOptions
+from archiver.parsers.base import DateOrder, ExportFile, ExportUnit, ParseOptions
 from archiver.store import Store
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\r\n|\r\n|\n|\r|$)")
+_LINE = re.compile(r"[^\r\n]*(?:\r\r\n|\r\n|\n|\r)")
 MAIN_SUFFIXES = (".txt", ".json", ".html")
+_READ = 1 << 20
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings; CR CR LF is one ending (as the WhatsApp parser counts)."""
-    lines = [m.group() for m in _LINE.finditer(text)]
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
+def iter_lines(stream: BinaryIO) -> Iterator[str]:
+    """Decoded lines with their endings; CR CR LF is one ending (as the WhatsApp parser
+    counts lines). A BOM stays in the first line, so kept bytes are unchanged."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    while True:
+        block = stream.read(_READ)
+        pending += decoder.decode(block, final=not block)
+        # A trailing CR may be the start of CR LF or CR CR LF: keep it for the next block.
+        cut = len(pending.rstrip("\r")) if block else len(pending)
+        end = 0
+        for m in _LINE.finditer(pending, 0, cut):
+            yield m.group()
+            end = m.end()
+        pending = pending[end:]
+        if not block:
+            if pending:
+                yield pending
+            return
 
 
-def _block_end(lines: list[str], start: int, kind: str) -> int:
-    """Index (exclusive) where the JSON object / HTML block starting at ``start`` ends."""
+def redact_lines(
+    lines: Iterable[str], purged: set[int], starts: Iterator[int], kind: str
+) -> Iterator[str]:
+    """``lines`` without the messages that start on a purged line.
+
+    ``starts`` yields every message start line of the file (kept and purged) in
+    ascending order; for JSON and HTML a purged message ends where its object or block
+    closes. A JSON array whose last element was removed loses the comma before ``]``."""
+    next_start = next(starts, None)
+    dropping = opened = False
+    depth = 0
+    held: str | None = None  # JSON: one line of look-behind for the comma fix
+    for number, line in enumerate(lines, 1):
+        while next_start is not None and next_start < number:
+            next_start = next(starts, None)
+        if number == next_start:
+            if kind == "txt":
+                dropping = number in purged
+            elif number in purged:
+                dropping, opened, depth = True, False, 0
+        if dropping and kind != "txt":
+            depth += _depth_change(line, kind)
+            opened = opened or _opens(line, kind)
+            if opened and depth <= 0:
+                dropping = False
+            continue
+        if dropping:
+            continue
+        if kind != "json":
+            yield line
+            continue
+        if held is not None:
+            if line.lstrip().startswith("]") and held.rstrip().endswith(","):
+                stripped = held.rstrip()
+                held = stripped[:-1] + held[len(stripped) :]
+            yield held
+        held = line
+    if held is not None:
+        yield held
+
+
+def _depth_change(line: str, kind: str) -> int:
+    if kind == "json":
+        return _json_depth(line)
+    return len(re.findall(r"<div\b", line)) - len(re.findall(r"</div>", line))
+
+
+def _opens(line: str, kind: str) -> bool:
+    return ("{" in line) if kind == "json" else ("<div" in line)
+
+
+def _json_depth(line: str) -> int:
     depth = 0
     in_string = escaped = False
-    opened = False
-    for i in range(start, len(lines)):
-        text = lines[i]
-        if kind == "json":
-            for ch in text:
-                if in_string:
-                    if escaped:
-                        escaped = False
-                    elif ch == "\\":
-                        escaped = True
-                    elif ch == '"':
-                        in_string = False
-                elif ch == '"':
-                    in_string = True
-                elif ch == "{":
-                    depth, opened = depth + 1, True
-                elif ch == "}":
-                    depth -= 1
-        else:
-            depth += len(re.findall(r"<div\b", text)) - len(re.findall(r"</div>", text))
-            opened = opened or "<div" in text
-        if opened and depth <= 0:
-            return i + 1
-    return len(lines)
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+    return depth
 
 
-def redact_text(text: str, remove_starts: set[int], all_starts: set[int], kind: str) -> str:
-    """``text`` without the messages starting on the given 1-based lines."""
-    lines = split_lines(text)
-    ordered = sorted(all_starts)
-    drop = [False] * len(lines)
-    for n, start in enumerate(ordered):
-        if start not in remove_starts or start > len(lines):
-            continue
-        if kind == "txt":
-            end = ordered[n + 1] - 1 if n + 1 < len(ordered) else len(lines)
-        else:
-            end = _block_end(lines, start - 1, kind)
-        for i in range(start - 1, min(end, len(lines))):
-            drop[i] = True
-    kept = [line for line, gone in zip(lines, drop, strict=True) if not gone]
-    out = "".join(kept)
-    if kind == "json":
-        out = re.sub(r",(\s*)\]", r"\1]", out)  # a removed last element leaves a comma
-    return out
+# --- the stored export --------------------------------------------------------------------
 
 
-def _read(store: Store, sha: str) -> bytes:
-    return b"".join(blobs.read_blob(store, sha))
+def _members(store: Store, source_id: int) -> dict[str, str]:
+    return {
+        r["path"]: r["sha256"]
+        for r in store.rows(
+            "SELECT path, sha256 FROM source_files WHERE source_id = ?", (source_id,)
+        )
+    }
 
 
-def _unit_from(source: dict[str, Any], store: Store) -> tuple[ExportUnit, dict[str, bytes]]:
-    """The original export rebuilt in memory from the blob store."""
-    files: dict[str, bytes] = {}
+def _main_path(members: Iterable[str]) -> str | None:
+    mains = [p for p in members if p.lower().endswith(MAIN_SUFFIXES)]
+    chosen = [p for p in mains if p.lower().endswith((".txt", "result.json"))] or mains
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _blob_opener(store: Store, sha: str) -> Callable[[], BinaryIO]:
+    return lambda: io.BufferedReader(blobs.BlobReader(store, sha))
+
+
+def _with_unit(
+    store: Store, source: dict[str, Any], stack: ExitStack, blob: str, replaced: dict[str, str]
+) -> ExportUnit:
+    """The export rebuilt from the blob store (``blob`` is the zip or file; for folders,
+    ``replaced`` maps member paths to other blobs)."""
+    members = _members(store, source["id"])
     if source["kind"] == "zip":
-        with zipfile.ZipFile(io.BytesIO(_read(store, source["blob_sha256"]))) as z:
-            for f in store.rows(
-                "SELECT path FROM source_files WHERE source_id = ?", (source["id"],)
-            ):
-                for info in z.infolist():
-                    if (
-                        info.filename.replace("\\", "/") == f["path"]
-                        or _utf8_name(info) == f["path"]
-                    ):
-                        files[f["path"]] = z.read(info)
-    elif source["kind"] == "file":
-        (row,) = store.rows("SELECT path FROM source_files WHERE source_id = ?", (source["id"],))
-        files[row["path"]] = _read(store, source["blob_sha256"])
-    else:
-        for f in store.rows(
-            "SELECT path, sha256 FROM source_files WHERE source_id = ?", (source["id"],)
-        ):
-            if f["path"].lower().endswith(MAIN_SUFFIXES):
-                files[f["path"]] = _read(store, f["sha256"])
-    return _unit(source["name"], files), files
-
-
-def _utf8_name(info: zipfile.ZipInfo) -> str:
-    try:
-        return info.filename.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
-
-
-def _unit(name: str, files: dict[str, bytes]) -> ExportUnit:
-    def opener(data: bytes) -> Opener:
-        return lambda: io.BytesIO(data)
-
-    return ExportUnit(name, [ExportFile(p, len(d), opener(d)) for p, d in files.items()])
-
-
-def _main_path(files: dict[str, bytes], lines_known: bool) -> str | None:
-    mains = [
-        p
-        for p in files
-        if p.lower().endswith(MAIN_SUFFIXES) and "/" not in p.strip("/").split("/", 1)[-1]
+        return stack.enter_context(
+            containers.open_zip(io.BufferedReader(blobs.BlobReader(store, blob)), source["name"])
+        )
+    if source["kind"] == "file":
+        (path,) = members
+        return ExportUnit(source["name"], [ExportFile(path, 0, _blob_opener(store, blob))])
+    files = [
+        ExportFile(p, 0, _blob_opener(store, replaced.get(p, sha)))
+        for p, sha in members.items()
+        if p.lower().endswith(MAIN_SUFFIXES)
     ]
-    candidates = [p for p in mains if p.lower().endswith((".txt", "result.json"))] or mains
-    return candidates[0] if len(candidates) == 1 and lines_known else None
+    return ExportUnit(source["name"], files)
 
 
-def _parse_fps(store: Store, source: dict[str, Any], unit: ExportUnit) -> list[bytes]:
-    """Fingerprints of every message the source's parser finds in ``unit``."""
-    from archiver.writer import OccurrenceCounter
+def _parse(store: Store, source: dict[str, Any], unit: ExportUnit) -> Iterator[bytes]:
+    """Fingerprints of every message the source's parser finds in ``unit``, in order."""
+    from archiver.writer import OccurrenceCounter, fingerprint_of
 
     parser = next(p for p in parsers.all_parsers() if p.name == source["parser"])
     options = json.loads(source["options"])
@@ -159,18 +188,10 @@ def _parse_fps(store: Store, source: dict[str, Any], unit: ExportUnit) -> list[b
         date_order=date_order,
     )
     counter = OccurrenceCounter()
-    fps = []
     for rec in parser.parse(unit, opts):
         if isinstance(rec, Message):
             ts = int(rec.sent_at.timestamp()) if rec.sent_at else None
-            occ = counter.next(rec, ts)
-            sender = rec.sender.key if rec.sender else None
-            fps.append(
-                identity.fingerprint(
-                    parser.platform, rec.chat_key, sender, ts, rec.kind, rec.text, occ, rec.msg_id
-                )
-            )
-    return fps
+            yield fingerprint_of(parser.platform, rec, ts, counter.next(rec, ts))
 
 
 def _drop_blobs(store: Store, shas: Iterable[str | None]) -> None:
@@ -180,10 +201,7 @@ def _drop_blobs(store: Store, shas: Iterable[str | None]) -> None:
 
 
 def _delete_original(store: Store, source: dict[str, Any], why: str) -> dict[str, Any]:
-    members = [
-        r["sha256"]
-        for r in store.rows("SELECT sha256 FROM source_files WHERE source_id = ?", (source["id"],))
-    ]
+    members = list(_members(store, source["id"]).values())
     store.execute("DELETE FROM source_files WHERE source_id = ?", (source["id"],))
     store.execute("DELETE FROM unparsed WHERE source_id = ?", (source["id"],))
     store.execute(
@@ -200,18 +218,14 @@ def _delete_original(store: Store, source: dict[str, Any], why: str) -> dict[str
 
 
 def redact_source(
-    store: Store, source_id: int, purged_lines: set[int], removed_media: set[str]
+    store: Store,
+    source_id: int,
+    purged_lines: set[int],
+    removed_media: set[str],
+    purged_keyed: set[bytes],
 ) -> dict[str, Any]:
     """Delete or redact one stored original after some of its messages were purged."""
     (source,) = store.rows("SELECT * FROM sources WHERE id = ?", (source_id,))
-    remaining = [
-        int(r[0])
-        for r in store.execute(
-            "SELECT source_line FROM messages WHERE source_id = ?1 AND source_line IS NOT NULL "
-            "UNION SELECT line FROM message_sources WHERE source_id = ?1 AND line IS NOT NULL",
-            (source_id,),
-        )
-    ]
     anything_left = store.one(
         "SELECT 1 FROM messages WHERE source_id = ?1 "
         "UNION ALL SELECT 1 FROM message_sources WHERE source_id = ?1 LIMIT 1",
@@ -220,124 +234,147 @@ def redact_source(
     if not anything_left:
         return _delete_original(store, source, "every message of this export was purged")
     try:
-        return _redact(store, source, purged_lines, set(remaining) | purged_lines, removed_media)
-    except (ArchiverError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        return _redact(store, source, purged_lines, removed_media, purged_keyed)
+    except (ArchiverError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         return _delete_original(
             store, source, f"could not produce a verified redacted copy ({exc})"
         )
+
+
+def _starts(store: Store, source_id: int, purged: set[int]) -> Iterator[int]:
+    """Every message start line of the source, kept and purged, ascending."""
+    kept = store.execute(
+        "SELECT source_line FROM messages WHERE source_id = ?1 AND source_line IS NOT NULL "
+        "UNION SELECT line FROM message_sources WHERE source_id = ?1 AND line IS NOT NULL "
+        "ORDER BY 1",
+        (source_id,),
+    )
+    ordered = iter(sorted(purged))
+    a = next(ordered, None)
+    row = kept.fetchone()
+    b = None if row is None else int(row[0])
+    while a is not None or b is not None:
+        if b is None or (a is not None and a < b):
+            yield a  # type: ignore[misc]
+            a = next(ordered, None)
+        else:
+            yield b
+            row = kept.fetchone()
+            b = None if row is None else int(row[0])
 
 
 def _redact(
     store: Store,
     source: dict[str, Any],
     purged: set[int],
-    starts: set[int],
     removed_media: set[str],
+    purged_keyed: set[bytes],
 ) -> dict[str, Any]:
-    unit, files = _unit_from(source, store)
-    main = _main_path(files, lines_known=bool(purged))
+    members = _members(store, source["id"])
+    main = _main_path(members) if purged else None
     if main is None:
         return _delete_original(
             store, source, "this export format gives no line numbers to redact by"
         )
     kind = "txt" if main.lower().endswith(".txt") else main.rsplit(".", 1)[-1].lower()
-    original_fps = _parse_fps(store, source, unit)
-    text = files[main].decode("utf-8-sig" if files[main].startswith(b"\xef\xbb\xbf") else "utf-8")
-    redacted = redact_text(text, purged, starts, kind).encode("utf-8")
-    dropped_media = _purged_media(store, source, removed_media)
-    new_files = {p: d for p, d in files.items() if p not in dropped_media}
-    new_files[main] = redacted
-    redacted_fps = _parse_fps(store, source, _unit(source["name"], new_files))
+    dropped = {
+        p for p, sha in members.items() if sha in removed_media and not blobs.in_use(store, sha)
+    }
+    now = int(store.one("SELECT max(purged_at) FROM tombstones"))
     key = identity.tombstone_key(store.secret("archive_secret"))
-    resurrected = any(
-        store.one(
-            "SELECT 1 FROM tombstones WHERE keyed_fingerprint = ?", (identity.keyed(key, fp),)
-        )
-        for fp in redacted_fps
-    )
-    if resurrected or len(redacted_fps) != len(original_fps) - len(purged):
+    with ExitStack() as stack:
+        original = _with_unit(store, source, stack, source["blob_sha256"], {})
+        expected = sum(1 for _ in _parse(store, source, original)) - len(purged)
+        main_file = original.get(main)
+        if main_file is None:
+            raise KeyError(main)
+
+        def redacted_main() -> Iterator[bytes]:
+            with main_file.open() as fh:
+                lines = redact_lines(
+                    iter_lines(fh), purged, _starts(store, source["id"], purged), kind
+                )
+                for line in lines:
+                    yield line.encode("utf-8")
+
+        new_blob, main_sha = _write_copy(store, source, original, main, redacted_main, dropped, now)
+    with ExitStack() as stack:
+        copy = _with_unit(store, source, stack, new_blob, {main: main_sha})
+        found = 0
+        for fp in _parse(store, source, copy):
+            found += 1
+            if identity.keyed(key, fp) in purged_keyed:
+                found = -1
+                break
+    if found != expected:
+        _drop_blobs(store, [new_blob, main_sha])
         return _delete_original(
             store, source, "the redacted copy did not re-parse to exactly the kept messages"
         )
-    return _store_redacted(store, source, main, redacted, dropped_media)
+    return _record_redaction(store, source, main, main_sha, new_blob, dropped)
 
 
-def _purged_media(store: Store, source: dict[str, Any], removed: set[str]) -> set[str]:
-    """Member paths holding media of purged messages that no remaining message uses."""
-    out = set()
-    for f in store.rows(
-        "SELECT path, sha256 FROM source_files WHERE source_id = ?", (source["id"],)
-    ):
-        if f["sha256"] in removed and not store.one(
-            "SELECT 1 FROM attachments WHERE sha256 = ?", (f["sha256"],)
-        ):
-            out.add(f["path"])
-    return out
+def _write_copy(
+    store: Store,
+    source: dict[str, Any],
+    original: ExportUnit,
+    main: str,
+    redacted_main: Callable[[], Iterator[bytes]],
+    dropped: set[str],
+    now: int,
+) -> tuple[str, str]:
+    """Store the redacted copy; returns (blob of the copy as stored, blob of the new main
+    file). For a zip both are new; for a file they are the same; for a folder only the
+    main file is new (its other files stay separate blobs)."""
+    writer = blobs.BlobWriter(store, now)
+    for piece in redacted_main():
+        writer.write(piece)
+    main_sha = writer.finish()
+    if source["kind"] != "zip":
+        return main_sha, main_sha
+    out = blobs.BlobWriter(store, now)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for f in original.files:
+            if f.path in dropped:
+                continue
+            with dst.open(zipfile.ZipInfo(f.path, date_time=(1980, 1, 1, 0, 0, 0)), "w") as target:
+                source_stream = (
+                    io.BufferedReader(blobs.BlobReader(store, main_sha))
+                    if f.path == main
+                    else f.open()
+                )
+                with source_stream as src:
+                    shutil.copyfileobj(src, target, _READ)
+    return out.finish(), main_sha
 
 
-def _store_redacted(
-    store: Store, source: dict[str, Any], main: str, redacted: bytes, dropped: set[str]
+def _record_redaction(
+    store: Store, source: dict[str, Any], main: str, main_sha: str, new_blob: str, dropped: set[str]
 ) -> dict[str, Any]:
-    now = int(store.one("SELECT max(purged_at) FROM tombstones"))
-    old_blob = source["blob_sha256"]
-    if source["kind"] == "zip":
-        data = _rezip(store, old_blob, main, redacted, dropped)
-        sha = hashlib.sha256(data).hexdigest()
-        blobs.put_stream(store, lambda: io.BytesIO(data), sha, now, source["name"])
-        store.execute(
-            "UPDATE sources SET blob_sha256 = ?, status = 'redacted' WHERE id = ?",
-            (sha, source["id"]),
-        )
-        result_sha = sha
-    else:
-        sha = hashlib.sha256(redacted).hexdigest()
-        blobs.put_stream(store, lambda: io.BytesIO(redacted), sha, now, main)
-        new_blob = sha if source["kind"] == "file" else None
-        store.execute(
-            "UPDATE sources SET blob_sha256 = ?, status = 'redacted' WHERE id = ?",
-            (new_blob, source["id"]),
-        )
-        result_sha = sha
-    old_members = {
-        r["path"]: r["sha256"]
-        for r in store.rows(
-            "SELECT path, sha256 FROM source_files WHERE source_id = ?", (source["id"],)
-        )
-    }
+    old = _members(store, source["id"])
+    new_blob_col = None if source["kind"] == "folder" else new_blob
+    store.execute(
+        "UPDATE sources SET blob_sha256 = ?, status = 'redacted' WHERE id = ?",
+        (new_blob_col, source["id"]),
+    )
+    size = int(store.one("SELECT size FROM blobs WHERE sha256 = ?", (main_sha,)))
     store.execute(
         "UPDATE source_files SET sha256 = ?, size = ?, role = 'redacted' "
         "WHERE source_id = ? AND path = ?",
-        (hashlib.sha256(redacted).hexdigest(), len(redacted), source["id"], main),
+        (main_sha, size, source["id"], main),
     )
     for path in dropped:
         store.execute(
             "DELETE FROM source_files WHERE source_id = ? AND path = ?", (source["id"], path)
         )
-    _drop_blobs(store, [old_blob, old_members.get(main), *(old_members.get(p) for p in dropped)])
+    _drop_blobs(store, [source["blob_sha256"], old.get(main), *(old.get(p) for p in dropped)])
+    if source["kind"] == "zip" and main_sha != new_blob:
+        _drop_blobs(store, [main_sha])
     return {
         "source_id": source["id"],
         "name": source["name"],
         "original_sha256": source["sha256"],
         "outcome": "redacted",
-        "redacted_sha256": result_sha,
+        "redacted_sha256": new_blob,
         "media_removed": sorted(dropped),
     }
-
-
-def _rezip(store: Store, zip_sha: str, main: str, redacted: bytes, dropped: set[str]) -> bytes:
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(_read(store, zip_sha))) as src,
-        zipfile.ZipFile(out, "w") as dst,
-    ):
-        for info in src.infolist():
-            name = _utf8_name(info).replace("\\", "/")
-            if name in dropped:
-                continue
-            data = redacted if name == main else src.read(info)
-            clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            clone.compress_type = info.compress_type
-            clone.external_attr = info.external_attr
-            clone.flag_bits = info.flag_bits & 0x800
-            dst.writestr(clone, data)
-    return out.getvalue()

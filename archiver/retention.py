@@ -29,7 +29,7 @@ from archiver import auditlog
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.errors import NotFound, Refused
-from archiver.policy import PolicySet, Rule, from_document, load_files, lock_violations
+from archiver.policy import Duration, PolicySet, Rule, from_document, load_files, lock_violations
 from archiver.store import Store
 
 
@@ -249,6 +249,7 @@ class Evaluator:
         self.uni = Universe(store)
         self.holds = HoldMatcher(store, tz)
         self._cache: dict[tuple[int, tuple[int, ...], str], list[Rule]] = {}
+        self._cutoffs: dict[tuple[Duration, datetime], int] = {}
 
     def rules_for(self, facts: MessageFacts) -> list[Rule]:
         key = (facts.chat_id, facts.custodians, facts.kind)
@@ -264,6 +265,48 @@ class Evaluator:
     def decide_without_holds(self, facts: MessageFacts, as_of: datetime) -> Decision:
         """What the rules alone would do (to report what holds are preserving)."""
         return decide(facts, self.rules_for(facts), [], as_of)
+
+    def due(self, facts: MessageFacts, as_of: datetime) -> str | None:
+        """The deciding delete rule if the rules alone make the message deletable at
+        ``as_of``, else None: the same answer as ``decide``, without calendar arithmetic
+        per message (each rule's cutoff is computed once; see ``_cutoff``)."""
+        rules = self.rules_for(facts)
+        if not rules:
+            return None
+        for r in rules:
+            if r.retain is not None and facts.basis(r) > self._cutoff(r.retain, as_of):
+                return None
+        candidates = [r for r in rules if r.delete_duration is not None]
+        scoped = [r for r in candidates if not r.org_wide]
+        survivors = scoped or candidates
+        reached = [
+            r
+            for r in survivors
+            if facts.basis(r) <= self._cutoff(r.delete_duration, as_of)  # type: ignore[arg-type]
+        ]
+        if not reached:
+            return None
+        if len(survivors) == 1:
+            return reached[0].key
+        return decide(facts, rules, [], as_of).delete_rule
+
+    def _cutoff(self, duration: Duration, as_of: datetime) -> int:
+        """The latest basis time (epoch seconds) whose ``basis + duration`` is at or
+        before ``as_of``. Adding a calendar duration never moves a later time before an
+        earlier one, so the times that qualify are exactly those up to this cutoff."""
+        key = (duration, as_of)
+        hit = self._cutoffs.get(key)
+        if hit is None:
+            limit = int(as_of.timestamp())
+            lo, hi = -(1 << 36), limit
+            while lo < hi:  # largest b with b + duration <= as_of
+                mid = (lo + hi + 1) // 2
+                if duration.after(_ts(mid)) <= as_of:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            hit = self._cutoffs[key] = lo
+        return hit
 
 
 # --- use cases ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from archiver import parsers, signing
+from archiver import purge as purge_module
 from archiver.archive import Archive, create_archive, open_archive
 from archiver.errors import SignatureInvalid
 from archiver.ingest import IngestOptions, ingest, ingest_merkle_root
@@ -74,7 +75,12 @@ def raw_files(archive: Archive) -> dict[str, bytes]:
     }
 
 
-def test_purged_canary_is_gone_from_every_page_and_the_wal(plain: Archive, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fts_path", ["per-row secure-delete", "bulk delete then optimize"])
+def test_purged_canary_is_gone_from_every_page_and_the_wal(
+    plain: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fts_path: str
+) -> None:
+    if fts_path.startswith("bulk"):
+        monkeypatch.setattr(purge_module, "BULK_FTS_DELETE", 0)
     run_ingest(plain, export_zip(tmp_path))
     assert any(CANARY.encode() in data for data in raw_files(plain).values())  # control
     load(plain, tmp_path, POLICY)

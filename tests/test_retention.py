@@ -331,3 +331,47 @@ def test_shipped_policies_validate() -> None:
         "gdpr-storage-limitation",
     } <= names
     assert all(r.citation or p.citation for p in policy_set.policies for r in p.rules)
+
+
+def test_fast_cutoffs_agree_with_calendar_arithmetic() -> None:
+    """Evaluator.due (one cutoff per rule) decides exactly like decide() (calendar
+    arithmetic per message), month ends and leap days included."""
+    from datetime import UTC, datetime
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from archiver.policy import parse_policy
+    from archiver.retention import Evaluator, MessageFacts, decide
+
+    durations = st.sampled_from(
+        ["1 day", "30 days", "1 month", "18 months", "1 year", "3 years", "P1Y6M", "2 weeks"]
+    )
+    moments = st.integers(
+        int(datetime(2015, 1, 1, tzinfo=UTC).timestamp()),
+        int(datetime(2030, 1, 1, tzinfo=UTC).timestamp()),
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        retain=st.one_of(st.none(), durations),
+        delete=durations,
+        org_wide=st.booleans(),
+        sent=moments,
+        as_of=moments,
+    )
+    def check(retain: str | None, delete: str, org_wide: bool, sent: int, as_of: int) -> None:
+        scope = "" if org_wide else 'scope = { chat = ["*"], platform = ["whatsapp"] }\n'
+        text = f'[policy]\nname = "p"\n[[rules]]\nname = "del"\n{scope}delete_after = "{delete}"\n'
+        if retain:
+            text += f'[[rules]]\nname = "keep"\nretain = "{retain}"\n'
+        rules = list(parse_policy(text, "p.toml").rules)
+        ev = Evaluator.__new__(Evaluator)
+        ev._cutoffs = {}
+        ev.rules_for = lambda facts: rules  # type: ignore[method-assign]
+        facts = MessageFacts(1, 1, "text", sent, sent, (), False)
+        when = datetime.fromtimestamp(as_of, UTC)
+        slow = decide(facts, rules, [], when)
+        assert ev.due(facts, when) == (slow.delete_rule if slow.deletable else None)
+
+    check()
