@@ -29,7 +29,7 @@ from archiver import containers, parsers
 from archiver.errors import ArchiverError
 from archiver.model import Message, Record
 from archiver.parsers.base import ParseOptions
-from archiver.writer import Staged, Stager
+from archiver.staging import Staged, Stager
 
 Item = Record | list[Staged]
 _DONE = object()

@@ -175,7 +175,7 @@ def _with_unit(
 
 def _parse(store: Store, source: dict[str, Any], unit: ExportUnit) -> Iterator[bytes]:
     """Fingerprints of every message the source's parser finds in ``unit``, in order."""
-    from archiver.writer import OccurrenceCounter, fingerprint_of
+    from archiver.staging import OccurrenceCounter, fingerprint_of
 
     parser = next(p for p in parsers.all_parsers() if p.name == source["parser"])
     options = json.loads(source["options"])
