@@ -70,7 +70,10 @@ def parse_staged(
         yield from staged(parser.parse(received.unit, options), stager, batch)
 
 
-def _child(conn: Connection, args: tuple[object, ...]) -> None:
+def _child(conn: Connection, inherited: Connection, args: tuple[object, ...]) -> None:
+    # Close the copy of the read end that fork gave us: if the parent dies, our next
+    # write then fails (EPIPE) and we exit instead of waiting forever.
+    inherited.close()
     code = 0
     try:
         for item in parse_staged(*args):  # type: ignore[arg-type]
@@ -109,7 +112,7 @@ def in_child(
         return
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(sender, args), daemon=True)
+    proc = ctx.Process(target=_child, args=(sender, receiver, args), daemon=True)
     proc.start()
     sender.close()
     make = Staged._make

@@ -91,6 +91,26 @@ def big_export(path: Path, messages: int) -> Path:
     return path
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_killing_the_process_mid_ingest_leaves_the_archive_unchanged(
     archive: Archive, tmp_path: Path, key_file: Path
 ) -> None:
@@ -117,8 +137,14 @@ def test_killing_the_process_mid_ingest_leaves_the_archive_unchanged(
     while time.monotonic() < deadline and (not wal.exists() or wal.stat().st_size < 8 << 20):
         assert proc.poll() is None, "the ingest finished before it could be interrupted"
         time.sleep(0.05)
+    parsers_forked = children(proc.pid)
+    assert parsers_forked, "a 150k-message export is parsed in a child process"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in parsers_forked):
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in parsers_forked), "the parser outlived its writer"
     reopened = open_archive(tmp_path / "archive", Secret("keyfile", key_file.read_bytes(), "t"))
     try:
         after = {t: reopened.store.one(f"SELECT count(*) FROM {t}") for t in before}
