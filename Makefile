@@ -28,8 +28,8 @@ demo: $(VENV)/.installed
 	@echo '$$ archiver ingest sample_exports/ --custodian dana@broker.example'
 	@$(RUN) ingest sample_exports/ --custodian dana@broker.example
 	@echo
-	@echo '$$ archiver search '"'"'"term sheet" OR price*'"'"' --limit 5'
-	@$(RUN) search '"term sheet" OR price*' --limit 5
+	@echo '$$ archiver search '"'"'price* OR mandate OR kaufpreis OR consulta'"'"' --limit 6'
+	@$(RUN) search 'price* OR mandate OR kaufpreis OR consulta' --limit 6
 	@echo
 	@echo '$$ archiver policy load retention_policies/sec-17a-4.toml retention_policies/gdpr.toml'
 	@$(RUN) policy load retention_policies/sec-17a-4.toml retention_policies/gdpr.toml
