@@ -84,7 +84,7 @@ def _chunk(store: Store, ids: list[int]) -> list[dict[str, Any]]:
         by_id[mid] = {
             "id": mid,
             "platform": r[1],
-            "chat": r[2] if r[2] is not None else None,
+            "chat": r[2],
             "sender": r[4],
             "sent_at": iso_utc(r[6]),
             "kind": r[9],

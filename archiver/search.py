@@ -262,16 +262,16 @@ def compile_query(store: Store, query: str, tz: ZoneInfo) -> Plan:
     texts = [c for c in children if _is_text(c)]
     positives = [c for c in texts if not isinstance(c, Not)]
     negatives = [c for c in texts if isinstance(c, Not)]
+    negated = [c.child for c in negatives if isinstance(c, Not)]
     if positives:
         group = positives[0] if len(positives) == 1 and not negatives else And(tuple(texts))
         plan.fts = _fts(group, query)
     else:
-        for neg in negatives:
+        for child in negated:
             plan.where.append(
                 "m.id NOT IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
             )
-            assert isinstance(neg, Not)
-            plan.params.append(_fts(neg.child, query))
+            plan.params.append(_fts(child, query))
     for child in children:
         if child in texts:
             continue
