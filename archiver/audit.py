@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from archiver.archive import Archive
 from archiver.auditlog import Invocation, canonical_json
 from archiver.errors import InputError, Refused
 from archiver.keyring import write_secret_file
-from archiver.store import Store, check_zone
+from archiver.store import Store, parse_moment
 
 COLUMNS = ("seq", "at", "user", "host", "action", "args", "outcome", "details", "prev_hash", "hash")
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
@@ -81,18 +81,8 @@ def current_head(store: Store) -> Head | None:
 
 
 def parse_since(text: str, zone: str) -> datetime:
-    """``YYYY-MM-DD`` (start of that day in ``zone``) or an ISO 8601 time."""
-    tz = check_zone(zone)
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(), tzinfo=tz)
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"--since takes a date (YYYY-MM-DD, in {zone}) or an ISO 8601 time such as "
-            f"2026-11-27T09:00:00Z; got {text!r}"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=tz)
+    """``--since``: a day (in ``zone``) or an ISO 8601 time."""
+    return parse_moment(text, zone, "--since")
 
 
 def entry_record(row: tuple[Any, ...], *, parsed: bool = True) -> dict[str, Any]:

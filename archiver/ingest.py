@@ -32,7 +32,7 @@ from archiver.errors import ArchiverError, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions
 from archiver.store import Store, check_zone
-from archiver.writer import COUNT_FIELDS, MessageWriter
+from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
 BATCH = 5000
 # Exports with more text than this are parsed in a child process beside the writer;
@@ -55,9 +55,10 @@ class IngestOptions:
     platform: str = "auto"
 
 
-@dataclass
-class SourceReport:
-    """What happened to one export (a row of the ingest summary)."""
+@dataclass(kw_only=True)
+class SourceReport(WriteCounts):
+    """What happened to one export (a row of the ingest summary): the writer's counts
+    plus where the export came from and what was decided about it."""
 
     name: str
     origin: str
@@ -69,16 +70,6 @@ class SourceReport:
     parser: str | None = None
     custodian: str | None = None
     tz: str | None = None
-    chats: int = 0
-    messages: int = 0
-    new: int = 0
-    existing: int = 0
-    new_versions: int = 0
-    previously_purged: int = 0
-    attachments: int = 0
-    attachments_stored: int = 0
-    attachments_missing: int = 0
-    unparsed: int = 0
     date_order: str | None = None
     date_order_evidence: str | None = None
     notices: list[dict[str, Any]] = field(default_factory=list)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,23 @@ def check_zone(name: str) -> ZoneInfo:
             f"unknown time zone {name!r}: use an IANA name such as Europe/London, "
             "America/New_York or UTC"
         ) from None
+
+
+def parse_moment(text: str, zone: str, option: str) -> datetime:
+    """What an operator types for a moment: ``YYYY-MM-DD`` (the start of that day in
+    ``zone``) or an ISO 8601 time (naive ones are in ``zone``); aware, in UTC."""
+    tz = check_zone(zone)
+    try:
+        if len(text) == 10:
+            when = datetime.combine(date.fromisoformat(text), time(), tzinfo=tz)
+        else:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"{option} takes a date (YYYY-MM-DD, in {zone}) or an ISO 8601 time such as "
+            f"2026-11-27T09:00:00Z; got {text!r}"
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=tz)).astimezone(UTC)
 
 
 def connect(db_path: Path, key: bytes | None) -> sqlcipher3.Connection:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,28 +15,12 @@ from archiver import retention as retention_lib
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.cli.common import archive_options, json_option, with_archive
-from archiver.errors import InputError
-from archiver.store import check_zone
+from archiver.store import parse_moment
 
 
 def parse_as_of(value: str | None, archive: Archive, inv: Invocation) -> datetime:
-    """--as-of: a date (start of that day in the archive's zone) or an ISO date-time."""
-    if value is None:
-        return inv.now()
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            zone = check_zone(archive.default_tz)
-            return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"--as-of expects YYYY-MM-DD or an ISO date-time such as 2027-01-31T18:00:00Z, "
-            f"not {value!r}"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=check_zone(archive.default_tz))
-    return when.astimezone(UTC)
+    """--as-of: a day (its start in the archive's zone) or an ISO time; default now."""
+    return inv.now() if value is None else parse_moment(value, archive.default_tz, "--as-of")
 
 
 # --- policy -------------------------------------------------------------------------------
