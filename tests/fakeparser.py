@@ -4,11 +4,14 @@ A `.fake` file holds one message per line:
 ``time|chat|sender|kind|text[|msg_id[|files[|edited]]]`` with ``time`` as
 ``2024-01-02T03:04:05+00:00`` (or empty), ``\n`` in ``text`` for a line break, ``files``
 comma-separated attachment paths and ``edited`` = ``1``. Lines starting with ``#`` are
-comments; a line ``!boom`` makes the parser fail there (tests atomicity).
+comments; a line ``!boom`` makes the parser fail there (tests atomicity), ``!sleep S``
+pauses it for S seconds and ``!exit N`` ends its process with exit code N.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import ClassVar
@@ -36,6 +39,11 @@ class FakeParser:
                 continue
             if line == "!boom":
                 raise ParseError(f"{main.path}: line {number}: boom")
+            if line.startswith("!sleep "):  # a slow parser
+                time.sleep(float(line.split()[1]))
+                continue
+            if line.startswith("!exit "):  # a parser process that dies
+                os._exit(int(line.split()[1]))
             parts = line.split("|")
             if len(parts) < 5:
                 yield Unparsed(raw=line, reason="not a fake message", line=number)

@@ -13,7 +13,7 @@ from click.testing import Result
 
 from archiver import crypto
 from archiver.keyring import parse_recovery_key
-from archiver.store import connect
+from archiver.store import PAGE_SIZE, connect
 
 Run = Callable[..., Result]
 PASS = "correct horse battery staple"
@@ -114,7 +114,8 @@ def test_wrong_key_file_is_refused(run: Run, tmp_path: Path) -> None:
 
 def db_pages(path: Path) -> list[bytes]:
     data = path.read_bytes()
-    return [hashlib.sha256(data[i : i + 4096]).digest() for i in range(0, len(data), 4096)]
+    pages = range(0, len(data), PAGE_SIZE)
+    return [hashlib.sha256(data[i : i + PAGE_SIZE]).digest() for i in pages]
 
 
 def checkpoint(db: Path, key: bytes) -> None:

@@ -16,6 +16,7 @@ from archiver.archive import Archive, open_archive
 from archiver.ingest import IngestOptions, ingest, ingest_merkle_root
 from archiver.keyring import Secret
 from archiver.search import search
+from archiver.store import PAGE_SIZE
 from archiver.verify import VerifyReport, verify
 from tests.conftest import inv
 from tests.fakeparser import FakeParser, FakeTelegramParser
@@ -333,8 +334,8 @@ def test_flipped_byte_in_a_free_page_is_found(
     assert not (tmp_path / "archive" / "archive.db-wal").exists()
     page = (before + after) // 2
     data = bytearray(db.read_bytes())
-    assert len(data) == after * 4096
-    data[(page - 1) * 4096 + 1000] ^= 0x01
+    assert len(data) == after * PAGE_SIZE
+    data[(page - 1) * PAGE_SIZE + 1000] ^= 0x01
     db.write_bytes(bytes(data))
     reopened = open_archive(tmp_path / "archive", Secret("keyfile", key_file.read_bytes(), "t"))
     try:

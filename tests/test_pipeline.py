@@ -1,0 +1,91 @@
+"""The parser child process: same records as inline, errors carried over, prompt stop."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from archiver import parsers, pipeline
+from archiver.errors import ArchiverError, ParseError
+from archiver.model import Chat, ParseFacts
+from archiver.parsers.base import ParseOptions
+from tests.fakeparser import FakeParser
+
+KEY = b"k" * 32
+OPTIONS = ParseOptions(tz=ZoneInfo("UTC"))
+
+
+@pytest.fixture(autouse=True)
+def fake_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parsers, "all_parsers", lambda: [FakeParser()])
+
+
+def export(tmp_path: Path, *extra: str, messages: int = 12) -> Path:
+    lines = [
+        f"2024-03-01T09:{i // 60:02d}:{i % 60:02d}+00:00|Desk|Sam|text|note {i}"
+        for i in range(messages)
+    ]
+    path = tmp_path / "a.fake"
+    path.write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_child_yields_exactly_what_the_inline_parser_yields(tmp_path: Path) -> None:
+    path = export(tmp_path, messages=25)
+    inline = list(pipeline.parse_staged(path, "file", "fake", OPTIONS, 10, KEY))
+    child = list(pipeline.in_child(path, "file", "fake", OPTIONS, 10, KEY))
+    assert child == inline
+    assert [type(i).__name__ for i in child] == ["Chat", "list", "list", "list", "ParseFacts"]
+    assert [len(i) for i in child if isinstance(i, list)] == [10, 10, 5]
+
+
+def test_a_parse_error_in_the_child_is_raised_in_the_caller(tmp_path: Path) -> None:
+    path = export(tmp_path, "!boom")
+    with pytest.raises(ParseError, match=r"a\.fake: line 13: boom"):
+        list(pipeline.in_child(path, "file", "fake", OPTIONS, 5, KEY))
+
+
+def test_a_child_that_dies_is_an_error_naming_the_export(tmp_path: Path) -> None:
+    path = export(tmp_path, "!exit 9")
+    with pytest.raises(ArchiverError) as caught:
+        list(pipeline.in_child(path, "file", "fake", OPTIONS, 5, KEY))
+    assert str(caught.value) == (
+        "a.fake: the parser process ended unexpectedly (exit code 9); nothing from this "
+        "export was kept"
+    )
+
+
+def test_a_caller_that_stops_early_stops_a_busy_child_at_once(tmp_path: Path) -> None:
+    path = export(tmp_path, "!sleep 30", "2024-03-01T10:00:00+00:00|Desk|Sam|text|late")
+    items = pipeline.in_child(path, "file", "fake", OPTIONS, 5, KEY)
+    assert isinstance(next(items), Chat)
+    pids = _children()
+    assert pids, "the parser runs in a child process"
+    started = time.monotonic()
+    items.close()  # what a writer that fails does
+    assert time.monotonic() - started < 3
+    assert not _children() & pids
+
+
+def test_records_after_the_messages_still_arrive_in_order(tmp_path: Path) -> None:
+    path = export(tmp_path, messages=3)
+    items = list(pipeline.in_child(path, "file", "fake", OPTIONS, 100, KEY))
+    assert isinstance(items[0], Chat) and isinstance(items[-1], ParseFacts)
+    assert items[-1].facts == {"lines": 3}
+
+
+def _children() -> set[int]:
+    """Live (not zombie) child processes of this test process."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
