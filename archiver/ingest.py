@@ -19,7 +19,7 @@ import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
 from archiver.errors import ArchiverError, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
-from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions
+from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
 from archiver.store import Store, check_zone
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
@@ -192,6 +192,33 @@ def _ingest_unit(
     parser = parsers.detect(unit, options.platform)
     source.platform, source.parser = parser.platform, parser.name
     source.custodian, source.tz = options.custodian, options.tz
+    parse_options = ParseOptions(
+        tz=check_zone(options.tz), tz_explicit=options.tz_explicit, date_order=options.date_order
+    )
+    key = identity.tombstone_key(store.secret("archive_secret"))
+    # A big export is parsed in a child process from here on, while this one hashes and
+    # stores the original; a small one is parsed lazily, inline.
+    if _text_bytes(unit) >= CHILD_PROCESS_BYTES:
+        stream: pipeline.Stream = pipeline.start(*found, parser.name, parse_options, BATCH, key)
+    else:
+        stream = pipeline.parse_staged(*found, parser.name, parse_options, BATCH, key)
+    with closing(stream):
+        _write_unit(archive, received, parser, stream, options, inv, source, key, progress)
+
+
+def _write_unit(
+    archive: Archive,
+    received: Received,
+    parser: Parser,
+    stream: pipeline.Stream,
+    options: IngestOptions,
+    inv: Invocation,
+    source: SourceReport,
+    key: bytes,
+    progress: Progress | None,
+) -> None:
+    store = archive.store
+    unit = received.unit
     sha, size, members = _digest(received)
     source.sha256 = sha
     now_dt = inv.now()
@@ -220,12 +247,6 @@ def _ingest_unit(
             "INSERT INTO source_files(source_id, path, size, sha256, role) VALUES (?,?,?,?,?)",
             [(source_id, m["path"], m["size"], m["sha256"], received.kind) for m in members],
         )
-        parse_options = ParseOptions(
-            tz=check_zone(options.tz),
-            tz_explicit=options.tz_explicit,
-            date_order=options.date_order,
-        )
-        key = identity.tombstone_key(store.secret("archive_secret"))
         writer = MessageWriter(
             store,
             source_id=source_id,
@@ -237,10 +258,6 @@ def _ingest_unit(
         )
         facts: dict[str, Any] = {}
         notices: list[dict[str, Any]] = []
-        if _text_bytes(unit) >= CHILD_PROCESS_BYTES:
-            stream = pipeline.in_child(*found, parser.name, parse_options, BATCH, key)
-        else:
-            stream = pipeline.parse_staged(*found, parser.name, parse_options, BATCH, key)
         with _gc_paused():
             for item in stream:
                 if isinstance(item, list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import closing
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,7 +38,7 @@ def export(tmp_path: Path, *extra: str, messages: int = 12) -> Path:
 def test_the_child_yields_exactly_what_the_inline_parser_yields(tmp_path: Path) -> None:
     path = export(tmp_path, messages=25)
     inline = list(pipeline.parse_staged(path, "file", "fake", OPTIONS, 10, KEY))
-    child = list(pipeline.in_child(path, "file", "fake", OPTIONS, 10, KEY))
+    child = run(pipeline.start(path, "file", "fake", OPTIONS, 10, KEY))
     assert child == inline
     assert [type(i).__name__ for i in child] == ["Chat", "list", "list", "list", "ParseFacts"]
     assert [len(i) for i in child if isinstance(i, list)] == [10, 10, 5]
@@ -46,13 +47,13 @@ def test_the_child_yields_exactly_what_the_inline_parser_yields(tmp_path: Path) 
 def test_a_parse_error_in_the_child_is_raised_in_the_caller(tmp_path: Path) -> None:
     path = export(tmp_path, "!boom")
     with pytest.raises(ParseError, match=r"a\.fake: line 13: boom"):
-        list(pipeline.in_child(path, "file", "fake", OPTIONS, 5, KEY))
+        run(pipeline.start(path, "file", "fake", OPTIONS, 5, KEY))
 
 
 def test_a_child_that_dies_is_an_error_naming_the_export(tmp_path: Path) -> None:
     path = export(tmp_path, "!exit 9")
     with pytest.raises(ArchiverError) as caught:
-        list(pipeline.in_child(path, "file", "fake", OPTIONS, 5, KEY))
+        run(pipeline.start(path, "file", "fake", OPTIONS, 5, KEY))
     assert str(caught.value) == (
         "a.fake: the parser process ended unexpectedly (exit code 9); nothing from this "
         "export was kept"
@@ -61,21 +62,40 @@ def test_a_child_that_dies_is_an_error_naming_the_export(tmp_path: Path) -> None
 
 def test_a_caller_that_stops_early_stops_a_busy_child_at_once(tmp_path: Path) -> None:
     path = export(tmp_path, "!sleep 30", "2024-03-01T10:00:00+00:00|Desk|Sam|text|late")
-    items = pipeline.in_child(path, "file", "fake", OPTIONS, 5, KEY)
-    assert isinstance(next(items), Chat)
+    stream = pipeline.start(path, "file", "fake", OPTIONS, 5, KEY)
+    assert isinstance(next(iter(stream)), Chat)
     pids = _children()
     assert pids, "the parser runs in a child process"
     started = time.monotonic()
-    items.close()  # what a writer that fails does
+    stream.close()  # what a writer that fails does
     assert time.monotonic() - started < 3
+    assert not _children() & pids
+
+
+def test_closing_a_stream_never_read_stops_its_child(
+    tmp_path: Path,
+) -> None:
+    path = export(tmp_path, "!sleep 30")
+    stream = pipeline.start(path, "file", "fake", OPTIONS, 5, KEY)
+    deadline = time.monotonic() + 10
+    while not _children() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pids = _children()
+    assert pids, "the child starts before the stream is read"
+    stream.close()
     assert not _children() & pids
 
 
 def test_records_after_the_messages_still_arrive_in_order(tmp_path: Path) -> None:
     path = export(tmp_path, messages=3)
-    items = list(pipeline.in_child(path, "file", "fake", OPTIONS, 100, KEY))
+    items = run(pipeline.start(path, "file", "fake", OPTIONS, 100, KEY))
     assert isinstance(items[0], Chat) and isinstance(items[-1], ParseFacts)
     assert items[-1].facts == {"lines": 3}
+
+
+def run(stream: pipeline.Stream) -> list[pipeline.Item]:
+    with closing(stream):
+        return list(stream)
 
 
 def _children() -> set[int]:
