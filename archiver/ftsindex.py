@@ -47,7 +47,8 @@ def unindex(store: Store, ids: Sequence[int]) -> None:
     store.conn.executemany(DELETE, columns_for(store, ids))
 
 
-def index(store: Store, rows: Iterable[tuple[int, str, str, str]]) -> None:
+def index(store: Store, rows: Iterable[Sequence[int | str]]) -> None:
+    """Index (rowid, body, files, cjk) rows."""
     store.conn.executemany(INSERT, rows)
 
 

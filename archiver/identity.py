@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from archiver import crypto
 
@@ -50,6 +50,19 @@ def tombstone_key(archive_secret: bytes) -> bytes:
 
 def keyed(key: bytes, fp: bytes) -> bytes:
     return hashlib.blake2b(fp, key=key, digest_size=32).digest()
+
+
+def keyer(key: bytes) -> Callable[[bytes], bytes]:
+    """``keyed`` with ``key`` bound: copies a hash state that has absorbed the key
+    instead of absorbing it again for every fingerprint (0.3 us instead of 0.5)."""
+    keyed_state = hashlib.blake2b(key=key, digest_size=32)
+
+    def keyed_fp(fp: bytes) -> bytes:
+        h = keyed_state.copy()
+        h.update(fp)
+        return h.digest()
+
+    return keyed_fp
 
 
 def id_base(sent_ts: int) -> int:
@@ -99,6 +112,12 @@ class MerkleBuilder:
             start += len(chunk)
             if len(self._block) == MERKLE_BLOCK:
                 self._push_block()
+
+    def add_packed(self, values: bytes) -> None:
+        """``add_many`` for 32-byte values given concatenated."""
+        if len(values) % 32:
+            raise ValueError("packed Merkle values must be 32 bytes each")
+        self.add_many([values[i : i + 32] for i in range(0, len(values), 32)])
 
     def _push_block(self) -> None:
         level, digest = 0, hashlib.sha256(b"\x00" + b"".join(self._block)).digest()

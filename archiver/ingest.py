@@ -31,6 +31,7 @@ from archiver.containers import Received, sha256_stream
 from archiver.errors import ArchiverError, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
+from archiver.staging import Batch
 from archiver.store import Store, check_zone
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
@@ -260,10 +261,10 @@ def _write_unit(
         notices: list[dict[str, Any]] = []
         with _gc_paused():
             for item in stream:
-                if isinstance(item, list):
+                if isinstance(item, Batch):
                     writer.add_batch(item)
                     if progress:
-                        progress(len(item))
+                        progress(len(item.rows))
                 elif isinstance(item, Chat):
                     writer.add_chat(item)
                 elif isinstance(item, Unparsed):

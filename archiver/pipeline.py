@@ -4,7 +4,7 @@ The parser and the stager (fingerprints, occurrence indexes, index columns) run 
 forked child process while the caller writes to the database, so the two cores work at
 once without contending for the GIL. The child re-opens the export itself (it never
 touches the parent's database connection or open files), and sends its output through a
-pipe: batches of staged messages as one ``marshal`` blob each, other records pickled.
+pipe: each batch of staged messages as one ``marshal`` blob, other records pickled.
 Nothing is written to disk; a receiving thread keeps at most ``AHEAD`` decoded batches
 in memory, so a slow writer simply blocks the parser. Records arrive in exactly the
 parser's order; an exception in the child is re-raised in the caller; a caller that
@@ -30,31 +30,30 @@ from pathlib import Path
 
 from archiver import containers, parsers
 from archiver.errors import ArchiverError
-from archiver.model import Message, Record
+from archiver.model import Chat, Message, Record
 from archiver.parsers.base import ParseOptions
-from archiver.staging import Staged, Stager
+from archiver.staging import Batch, Stager
 
-Item = Record | list[Staged]
+Item = Record | Batch
 _DONE = object()
 
 
 def staged(records: Iterator[Record], stager: Stager, batch: int) -> Iterator[Item]:
     """Messages grouped into staged batches; every other record passes through in order
     (a batch is closed before any non-message record, so a Chat precedes its messages)."""
-    pending: list[Staged] = []
     for record in records:
         if type(record) is Message:
-            pending.append(stager.stage(record))
-            if len(pending) >= batch:
-                yield pending
-                pending = []
+            stager.add(record)
+            if len(stager) >= batch:
+                yield stager.take()
         else:
-            if pending:
-                yield pending
-                pending = []
+            if len(stager):
+                yield stager.take()
+            if type(record) is Chat:
+                stager.chat(record)
             yield record
-    if pending:
-        yield pending
+    if len(stager):
+        yield stager.take()
 
 
 def parse_staged(
@@ -83,8 +82,8 @@ def _child(conn: Connection, inherited: Connection, args: tuple[object, ...]) ->
     code = 0
     try:
         for item in parse_staged(*args):  # type: ignore[arg-type]
-            if isinstance(item, list):
-                conn.send_bytes(b"M" + marshal.dumps([tuple(s) for s in item]))
+            if isinstance(item, Batch):
+                conn.send_bytes(b"M" + marshal.dumps(tuple(item)))
             else:
                 conn.send_bytes(b"R" + pickle.dumps(item))
         conn.send_bytes(b"D")
@@ -215,7 +214,7 @@ def start(
 
 
 def _received(receiver: Connection, proc: BaseProcess, origin: Path) -> Iterator[Item]:
-    make = Staged._make
+    make = Batch._make
     while True:
         try:
             data = receiver.recv_bytes()
@@ -227,7 +226,7 @@ def _received(receiver: Connection, proc: BaseProcess, origin: Path) -> Iterator
             ) from None
         tag, body = data[:1], memoryview(data)[1:]
         if tag == b"M":
-            yield [make(t) for t in marshal.loads(body)]
+            yield make(marshal.loads(body))
         elif tag == b"R":
             yield pickle.loads(body)
         elif tag == b"E":

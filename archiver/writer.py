@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from archiver import blobs, ftsindex, identity
@@ -27,27 +28,53 @@ from archiver.containers import sha256_stream
 from archiver.errors import ParseError
 from archiver.model import Attachment, Chat, Unparsed
 from archiver.parsers.base import ExportFile, ExportUnit
-from archiver.staging import AttachmentRow, Staged, json_value
+from archiver.staging import (
+    CHAT,
+    EDITED_AT,
+    EXTRA,
+    FP,
+    ID,
+    KEYED,
+    KIND,
+    LINE,
+    MSG_ID,
+    OCCURRENCE,
+    SENDER,
+    SEQ,
+    TEXT,
+    TS,
+    AttachmentRow,
+    Batch,
+    json_value,
+)
 from archiver.store import DbError, Store
 
 _PHONE = re.compile(r"^\+?[\d\s().\-\u2011]{7,}$")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\ufeff"))
 
-# Column order: what the parent adds (ids, links), then the "tail" the stager builds
-# beside the parser (see Staged.tail).
+# The messages row as staged (``staging``'s slots), then three values that are the same
+# for every row of one ingest, written into the statement as integers. The hot path
+# binds only str and int: sqlcipher3 adapts None and bytes parameters through its slow
+# adapter protocol (measured: 1M rows 5.9 s with them, 1.2 s without). Absent values
+# travel as "" or 0 and become NULL here; the fingerprint travels as hex.
 MESSAGE_COLUMNS = (
-    "id, chat_id, sender_id, source_id, custodian_id, ingested_at, ingest_seq, "
-    "fingerprint, msg_id, kind, sender_name, sent_at, sent_at_text, text, edited, "
-    "edited_at, reply_to, forwarded_from, extra, occurrence, source_line"
+    "id, chat_id, sender_id, ingest_seq, fingerprint, msg_id, kind, sender_name, sent_at, "
+    "sent_at_text, text, edited, edited_at, reply_to, forwarded_from, extra, occurrence, "
+    "source_line, source_id, custodian_id, ingested_at"
 )
-# The hot path binds only str and int: sqlcipher3 adapts None and bytes parameters through
-# its slow adapter protocol (measured: 1M rows 5.9 s with them, 1.2 s without). Absent
-# values travel as "" or 0 and become NULL here; the fingerprint travels as hex.
-_INSERT_MESSAGE = (
-    f"INSERT INTO messages({MESSAGE_COLUMNS}) VALUES (?, ?, nullif(?, 0), ?, nullif(?, 0), "
-    "?, ?, unhex(?), nullif(?, ''), ?, nullif(?, ''), nullif(?, 0), nullif(?, ''), ?, ?, "
-    "nullif(?, 0), nullif(?, ''), nullif(?, ''), nullif(?, ''), ?, nullif(?, 0))"
+_STAGED_VALUES = (
+    "?, ?, nullif(?, 0), ?, unhex(?), nullif(?, ''), ?, nullif(?, ''), nullif(?, 0), "
+    "nullif(?, ''), ?, ?, nullif(?, 0), nullif(?, ''), nullif(?, ''), nullif(?, ''), ?, "
+    "nullif(?, 0)"
 )
+
+
+def insert_message_sql(source_id: int, custodian_id: int | None, now: int) -> str:
+    custodian = "NULL" if custodian_id is None else str(int(custodian_id))
+    return (
+        f"INSERT INTO messages({MESSAGE_COLUMNS}) VALUES "
+        f"({_STAGED_VALUES}, {int(source_id)}, {custodian}, {int(now)})"
+    )
 
 
 def phone_digits(text: str | None) -> str | None:
@@ -77,13 +104,51 @@ COUNT_FIELDS = tuple(f.name for f in fields(WriteCounts))
 
 @dataclass(slots=True)
 class _Prepared:
-    staged: Staged
+    """A staged message on the careful path: its row and full-text row as staged, with
+    its chat and sender resolved."""
+
+    row: list[Any]
+    fts: list[Any]
     chat_id: int
     sender_id: int | None
+    chat_key: str
+    sender_key: str | None
     fp: bytes
-    occurrence: int
     keyed: bytes
-    tail: tuple[str | int, ...]
+    attachments: tuple[AttachmentRow, ...]
+    order_ts: int
+
+    @property
+    def msg_id(self) -> str | None:
+        return self.row[MSG_ID] or None
+
+    @property
+    def kind(self) -> str:
+        return str(self.row[KIND])
+
+    @property
+    def text(self) -> str:
+        return str(self.row[TEXT])
+
+    @property
+    def ts(self) -> int | None:
+        return self.row[TS] or None
+
+    @property
+    def occurrence(self) -> int:
+        return int(self.row[OCCURRENCE])
+
+    @property
+    def line(self) -> int | None:
+        return self.row[LINE] or None
+
+    @property
+    def edited_at(self) -> int | None:
+        return self.row[EDITED_AT] or None
+
+    @property
+    def extra(self) -> str | None:
+        return self.row[EXTRA] or None
 
 
 class MessageWriter:
@@ -117,7 +182,13 @@ class MessageWriter:
         self.chat_fresh: dict[int, bool] = {}
         self.chat_counts: dict[int, dict[str, int]] = {}
         self._participants: dict[str, int] = {}
-        self._max_msg_id: dict[int, int] = {}
+        # Staging's local numbers: chats in the order they were announced, senders from
+        # 1 in the order batches introduced them (0: no sender).
+        self._local_chats: list[int] = []
+        self._local_chat_keys: list[str] = []
+        self._local_senders: list[int] = [0]
+        self._local_sender_keys: list[str | None] = [None]
+        self._insert_sql = insert_message_sql(source_id, custodian_id, now)
         self._attachment_rows: list[tuple[int, int, str, str, str, int, str, str]] = []
         self._media_index: (
             tuple[dict[str, list[ExportFile]], dict[str, list[ExportFile]]] | None
@@ -131,9 +202,9 @@ class MessageWriter:
     def _purged(self, p: _Prepared) -> bool:
         if self.tombstone_key is None:
             return False
-        if p.staged.msg_id is not None and self.store.one(
+        if p.msg_id is not None and self.store.one(
             "SELECT 1 FROM tombstones WHERE chat_id = ? AND msg_id = ?",
-            (p.chat_id, p.staged.msg_id),
+            (p.chat_id, p.msg_id),
         ):
             return True
         keyed = p.keyed
@@ -166,6 +237,9 @@ class MessageWriter:
                 and self.store.one("SELECT 1 FROM tombstones WHERE chat_id = ? LIMIT 1", (chat_id,))
                 is None
             )
+        if chat.key not in self.chat_ids:
+            self._local_chats.append(chat_id)
+            self._local_chat_keys.append(chat.key)
         self.chat_ids[chat.key] = chat_id
         self.chat_fresh.setdefault(chat_id, fresh)
         self.chat_counts.setdefault(chat_id, {"messages": 0, "new": 0, "senders": 0})
@@ -211,69 +285,114 @@ class MessageWriter:
 
     # -- messages --
 
-    def _prepare(self, st: Staged) -> _Prepared:
-        try:
-            chat_id = self.chat_ids[st.chat_key]
-        except KeyError:
-            raise ParseError(
-                f"{self.unit.name}: the parser produced a message for chat {st.chat_key!r} "
-                "before announcing the chat (a bug in the parser)"
-            ) from None
-        key = st.sender_key
-        sender_id = None if key is None else self._participant(key, st.sender_name)
-        return _Prepared(st, chat_id, sender_id, st.fp, st.occurrence, st.keyed, st.tail)
-
-    def _renumbered(self, p: _Prepared) -> _Prepared:
-        """The same message with the next occurrence index (a repeat inside the file)."""
-        st, occ = p.staged, p.occurrence + 1
-        fp = identity.fingerprint(
-            self.platform, st.chat_key, st.sender_key, st.ts, st.kind, st.text, occ, st.msg_id
-        )
-        # The tail's fingerprint (first) and occurrence (13th) change with the number.
-        tail = (fp.hex(), *st.tail[1:12], occ, st.tail[13])
-        return _Prepared(st, p.chat_id, p.sender_id, fp, occ, self._keyed(fp), tail)
-
-    def _keyed(self, fp: bytes) -> bytes:
-        return identity.keyed(self.tombstone_secret, fp)
-
-    def add_batch(self, batch: Sequence[Staged]) -> None:
-        prepared = [self._prepare(st) for st in batch]
-        self.counts.messages += len(prepared)
-        for p in prepared:
-            self.chat_counts[p.chat_id]["messages"] += 1
-        if all(self.chat_fresh[p.chat_id] for p in prepared):
+    def add_batch(self, batch: Batch) -> None:
+        for key, name in batch.senders:
+            self._local_senders.append(self._participant(key, name))
+            self._local_sender_keys.append(key)
+        rows = batch.rows
+        self.counts.messages += len(rows)
+        per_chat = self._per_chat(batch)
+        for chat_id, n in per_chat.items():
+            self.chat_counts[chat_id]["messages"] += n
+        if all(self.chat_fresh[chat_id] for chat_id in per_chat):
             # Nothing archived can match in chats this export brings first: insert.
-            if self._ids_only_grow(prepared):
-                self._insert_new(prepared)
+            if batch.ids_grow:
+                self._insert_staged(batch, per_chat)
                 return
             # A platform id that may repeat inside the file would trip the unique index;
             # then the batch rolls back to its savepoint and takes the careful path.
+            prepared = self._prepared(batch)
             try:
                 with self.store.transaction():
-                    self._insert_new(prepared)
+                    self._insert_staged(batch, per_chat)
                 return
             except DbError as exc:
                 if "UNIQUE" not in str(exc):
                     raise
-        self._careful(prepared)
+            self._careful(prepared)
+            return
+        self._careful(self._prepared(batch))
 
-    def _ids_only_grow(self, prepared: list[_Prepared]) -> bool:
-        """True when no platform id in the batch can repeat one seen before in this file
-        (no ids at all, or ids that keep increasing per chat, as exporters write them)."""
-        seen = dict(self._max_msg_id)
-        for p in prepared:
-            raw = p.staged.msg_id
-            if raw is None:
-                continue
-            try:
-                value = int(raw)
-            except ValueError:
-                return False
-            if value <= seen.get(p.chat_id, -(1 << 62)):
-                return False
-            seen[p.chat_id] = value
-        self._max_msg_id = seen
-        return True
+    def _per_chat(self, batch: Batch) -> dict[int, int]:
+        """Messages per chat id in a batch (most batches hold one chat)."""
+        chats = self._local_chats
+        if len(batch.chats) == 1:
+            return {chats[batch.chats[0]]: len(batch.rows)}
+        counted = Counter(row[CHAT] for row in batch.rows)
+        return {chats[local]: n for local, n in counted.items()}
+
+    def _insert_staged(self, batch: Batch, per_chat: dict[int, int]) -> None:
+        """A whole batch as staged: only the four slots staging could not fill."""
+        rows = batch.rows
+        if self._ids_taken(rows):
+            seconds = [identity.id_second(row[ID]) for row in rows]
+            for row, fts, mid in zip(rows, batch.fts, self._allocate_ids(seconds), strict=True):
+                row[ID] = fts[0] = mid
+        chats, senders = self._local_chats, self._local_senders
+        seq = self._seq
+        for row in rows:
+            seq += 1
+            row[CHAT] = chats[row[CHAT]]
+            row[SENDER] = senders[row[SENDER]]
+            row[SEQ] = seq
+        self.store.conn.executemany(self._insert_sql, rows)
+        ftsindex.index(self.store, batch.fts)
+        self._seq = seq
+        self.merkle.add_packed(batch.keyed)
+        for chat_id, n in per_chat.items():
+            self.chat_counts[chat_id]["new"] += n
+        for index, attachments in batch.attachments.items():
+            self._store_attachments(rows[index][ID], attachments, existing=False)
+        self.flush_attachments()
+        self.counts.new += len(rows)
+
+    def _ids_taken(self, rows: list[list[Any]]) -> bool:
+        """Whether any id in the seconds a batch spans is already used (by an archived or
+        purged message, or an earlier batch): then staging's proposed ids cannot stand."""
+        lo = identity.id_base(identity.id_second(min(row[ID] for row in rows)))
+        hi = identity.id_base(identity.id_second(max(row[ID] for row in rows)) + 1)
+        if self.store.one("SELECT 1 FROM messages WHERE id >= ? AND id < ? LIMIT 1", (lo, hi)):
+            return True
+        return self.tombstone_key is not None and (
+            self.store.one(
+                "SELECT 1 FROM tombstones WHERE message_id >= ? AND message_id < ? LIMIT 1",
+                (lo, hi),
+            )
+            is not None
+        )
+
+    def _prepared(self, batch: Batch) -> list[_Prepared]:
+        chats, chat_keys = self._local_chats, self._local_chat_keys
+        senders, sender_keys = self._local_senders, self._local_sender_keys
+        keyed, attachments = batch.keyed, batch.attachments
+        return [
+            _Prepared(
+                row,
+                fts,
+                chats[row[CHAT]],
+                senders[row[SENDER]] or None,
+                chat_keys[row[CHAT]],
+                sender_keys[row[SENDER]],
+                bytes.fromhex(row[FP]),
+                keyed[i * KEYED : (i + 1) * KEYED],
+                attachments.get(i, ()),
+                identity.id_second(row[ID]),
+            )
+            for i, (row, fts) in enumerate(zip(batch.rows, batch.fts, strict=True))
+        ]
+
+    def _renumbered(self, p: _Prepared) -> _Prepared:
+        """The same message with the next occurrence index (a repeat inside the file)."""
+        occ = p.occurrence + 1
+        fp = identity.fingerprint(
+            self.platform, p.chat_key, p.sender_key, p.ts, p.kind, p.text, occ, p.msg_id
+        )
+        row = list(p.row)
+        row[FP], row[OCCURRENCE] = fp.hex(), occ
+        return replace(p, row=row, fp=fp, keyed=self._keyed(fp))
+
+    def _keyed(self, fp: bytes) -> bytes:
+        return identity.keyed(self.tombstone_secret, fp)
 
     def _careful(self, prepared: list[_Prepared]) -> None:
         new: list[_Prepared] = []
@@ -281,13 +400,13 @@ class MessageWriter:
         batch_fps: set[bytes] = set()
         batch_ids: set[tuple[int, str]] = set()
         for p in prepared:
-            if p.staged.msg_id is not None:
-                if (p.chat_id, p.staged.msg_id) in batch_ids:
+            if p.msg_id is not None:
+                if (p.chat_id, p.msg_id) in batch_ids:
                     # The same message id twice in one batch: write what we have first so
                     # the second becomes a version of the first.
                     self._insert_new(new)
                     new, batch_ids = [], set()
-                batch_ids.add((p.chat_id, p.staged.msg_id))
+                batch_ids.add((p.chat_id, p.msg_id))
                 found = self._find_by_platform_id(p)
             else:
                 found = None
@@ -312,7 +431,7 @@ class MessageWriter:
     def _find_by_fingerprint(self, p: _Prepared) -> tuple[int, int] | None:
         """An archived message with this fingerprint: identical messages share their
         second, so only that second's id range is searched."""
-        lo = identity.id_base(p.staged.order_ts)
+        lo = identity.id_base(p.order_ts)
         row = self.store.execute(
             "SELECT id, source_id FROM messages WHERE id >= ? AND id < ? AND fingerprint = ?",
             (lo, lo + identity.SEQ_LIMIT, p.fp),
@@ -326,7 +445,7 @@ class MessageWriter:
         row = self.store.execute(
             "SELECT m.id, m.fingerprint, m.version, p.key, m.sent_at FROM messages m "
             "LEFT JOIN participants p ON p.id = m.sender_id WHERE m.chat_id = ? AND m.msg_id = ?",
-            (p.chat_id, p.staged.msg_id),
+            (p.chat_id, p.msg_id),
         ).fetchone()
         if row is None:
             return None
@@ -334,9 +453,8 @@ class MessageWriter:
         # The message keeps the sender and time it was first archived with (an export
         # made with another --tz, or naming the sender differently, is not an edit):
         # only its content is compared, and a new version changes only its content.
-        st = p.staged
         current = identity.fingerprint(
-            self.platform, st.chat_key, row[3], row[4], st.kind, st.text, 0, st.msg_id
+            self.platform, p.chat_key, row[3], row[4], p.kind, p.text, 0, p.msg_id
         )
         if fp == current:
             return message_id
@@ -346,11 +464,7 @@ class MessageWriter:
         )
         if seen_before:
             return message_id
-        self._new_version(
-            message_id,
-            version,
-            _Prepared(st, p.chat_id, p.sender_id, current, 0, self._keyed(current), st.tail),
-        )
+        self._new_version(message_id, version, replace(p, fp=current, keyed=self._keyed(current)))
         return -1
 
     def _new_version(self, message_id: int, version: int, p: _Prepared) -> None:
@@ -364,22 +478,21 @@ class MessageWriter:
             "edited_at, extra, source_id, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (message_id, version, *old, self.now),
         )
-        st = p.staged
         ftsindex.unindex(self.store, [message_id])
         self.store.execute(
             "UPDATE messages SET fingerprint = ?, text = ?, kind = ?, edited = ?, edited_at = ?, "
             "extra = ?, version = ? WHERE id = ?",
-            (p.fp, st.text, st.kind, 1, st.edited_at, st.extra, version + 1, message_id),
+            (p.fp, p.text, p.kind, 1, p.edited_at, p.extra, version + 1, message_id),
         )
         ftsindex.reindex(self.store, [message_id])
         self.counts.new_versions += 1
 
-    def _allocate_ids(self, prepared: list[_Prepared]) -> list[int]:
-        """Time-ordered ids: the next free sequence number within each second."""
-        seconds = sorted({p.staged.order_ts for p in prepared})
+    def _allocate_ids(self, seconds: list[int]) -> list[int]:
+        """Time-ordered ids for messages ordered at ``seconds``: the next free sequence
+        number within each second."""
         next_seq: dict[int, int] = {}
         clusters: list[list[int]] = []
-        for s in seconds:
+        for s in sorted(set(seconds)):
             if clusters and s - clusters[-1][-1] <= 86_400:
                 clusters[-1].append(s)
             else:
@@ -396,8 +509,7 @@ class MessageWriter:
             ):
                 next_seq[int(second)] = int(top) - identity.id_base(int(second)) + 1
         ids = []
-        for p in prepared:
-            second = p.staged.order_ts
+        for second in seconds:
             seq = next_seq.get(second, 0)
             if seq >= identity.SEQ_LIMIT:
                 raise ParseError(
@@ -410,30 +522,26 @@ class MessageWriter:
     def _insert_new(self, prepared: list[_Prepared]) -> None:
         if not prepared:
             return
-        ids = self._allocate_ids(prepared)
+        ids = self._allocate_ids([p.order_ts for p in prepared])
         rows = []
         fts = []
-        with_files: list[tuple[int, _Prepared]] = []
-        head = (self.source_id, self.custodian_id or 0, self.now)
-        keyed = []
         seq = self._seq
         for mid, p in zip(ids, prepared, strict=True):
-            st = p.staged
             seq += 1
-            rows.append((mid, p.chat_id, p.sender_id or 0, *head, seq, *p.tail))
-            fts.append((mid, st.fts_body, st.fts_files, st.fts_cjk))
-            keyed.append(p.keyed)
-            if st.attachments:
-                with_files.append((mid, p))
-        self._seq = seq
-        self.merkle.add_many(keyed)
-        conn = self.store.conn
-        conn.executemany(_INSERT_MESSAGE, rows)
+            row = p.row
+            row[ID] = p.fts[0] = mid
+            row[CHAT], row[SENDER], row[SEQ] = p.chat_id, p.sender_id or 0, seq
+            rows.append(row)
+            fts.append(p.fts)
+        self.store.conn.executemany(self._insert_sql, rows)
         ftsindex.index(self.store, fts)
+        self._seq = seq
+        self.merkle.add_many([p.keyed for p in prepared])
         for p in prepared:
             self.chat_counts[p.chat_id]["new"] += 1
-        for mid, p in with_files:
-            self._store_attachments(mid, p.staged.attachments, existing=False)
+        for mid, p in zip(ids, prepared, strict=True):
+            if p.attachments:
+                self._store_attachments(mid, p.attachments, existing=False)
         self.flush_attachments()
         self.counts.new += len(prepared)
 
@@ -450,11 +558,11 @@ class MessageWriter:
             )
         conn.executemany(
             "INSERT OR IGNORE INTO message_sources(message_id, source_id, line) VALUES (?, ?, ?)",
-            [(mid, self.source_id, p.staged.line) for p, mid in existing],
+            [(mid, self.source_id, p.line) for p, mid in existing],
         )
         for p, mid in existing:
-            if p.staged.attachments:
-                self._store_attachments(mid, p.staged.attachments, existing=True)
+            if p.attachments:
+                self._store_attachments(mid, p.attachments, existing=True)
         self.counts.existing += len(existing)
 
     # -- attachments --

@@ -236,3 +236,58 @@ def test_telegram_reexport_with_another_time_or_sender_spelling_is_not_an_edit(
     assert row == [{"text": "Buy 150", "sent_at": 1709283600}]
     report = verify(archive, inv("verify"))
     assert report.ok, report.first_problem
+
+
+def test_staged_ids_give_way_to_messages_already_in_those_seconds(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest_module, "BATCH", 2)
+    nine = "2024-03-01T09:00:00+00:00"
+    run(archive, write(tmp_path / "a.fake", f"{nine}|A|X|text|a1", f"{nine}|A|X|text|a2"))
+    report = run(
+        archive,
+        write(
+            tmp_path / "b.fake",
+            f"{nine}|B|Y|text|b1",
+            "2024-03-01T10:00:00+00:00|B|Y|text|b3",
+            f"{nine}|B|Y|text|b2 (out of order, in the next batch)",
+            "2024-03-01T10:00:00+00:00|B|Y|text|b4",
+        ),
+    ).sources[0]
+    assert (report.status, report.new) == ("ingested", 4)
+    rows = archive.store.rows("SELECT id, text FROM messages ORDER BY id")
+    base = identity.id_base(1709283600)
+    assert [(r["id"] - base, r["text"][:2]) for r in rows] == [
+        (0, "a1"),
+        (1, "a2"),
+        (2, "b1"),
+        (3, "b2"),
+        (3600 << identity.SEQ_BITS, "b3"),
+        ((3600 << identity.SEQ_BITS) + 1, "b4"),
+    ]
+    assert ingest_merkle_root(archive.store, report.source_id) == report.merkle_root
+
+
+def test_a_telegram_id_met_again_in_a_later_batch_is_a_version(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest_module, "BATCH", 2)
+    t = "2024-03-01T09:00:00+00:00"
+    report = run(
+        archive,
+        write(
+            tmp_path / "a.tgfake",
+            f"{t}|-100|u1|text|ten|10",
+            f"{t}|-100|u1|text|five|5",
+            f"{t}|-100|u1|text|ten, edited|10",
+            f"{t}|-100|u1|text|eleven|11",
+        ),
+    ).sources[0]
+    assert (report.status, report.new, report.new_versions) == ("ingested", 3, 1)
+    rows = archive.store.rows("SELECT msg_id, text, version FROM messages ORDER BY msg_id")
+    assert rows == [
+        {"msg_id": 5, "text": "five", "version": 1},
+        {"msg_id": 10, "text": "ten, edited", "version": 2},
+        {"msg_id": 11, "text": "eleven", "version": 1},
+    ]
+    assert ingest_merkle_root(archive.store, report.source_id) == report.merkle_root

@@ -14,6 +14,7 @@ from archiver import parsers, pipeline
 from archiver.errors import ArchiverError, ParseError
 from archiver.model import Chat, ParseFacts
 from archiver.parsers.base import ParseOptions
+from archiver.staging import Batch
 from tests.fakeparser import FakeParser
 
 KEY = b"k" * 32
@@ -40,8 +41,8 @@ def test_the_child_yields_exactly_what_the_inline_parser_yields(tmp_path: Path) 
     inline = list(pipeline.parse_staged(path, "file", "fake", OPTIONS, 10, KEY))
     child = run(pipeline.start(path, "file", "fake", OPTIONS, 10, KEY))
     assert child == inline
-    assert [type(i).__name__ for i in child] == ["Chat", "list", "list", "list", "ParseFacts"]
-    assert [len(i) for i in child if isinstance(i, list)] == [10, 10, 5]
+    assert [type(i).__name__ for i in child] == ["Chat", "Batch", "Batch", "Batch", "ParseFacts"]
+    assert [len(i.rows) for i in child if isinstance(i, Batch)] == [10, 10, 5]
 
 
 def test_a_parse_error_in_the_child_is_raised_in_the_caller(tmp_path: Path) -> None:

@@ -1,0 +1,29 @@
+"""Identity helpers: the bound keyed hash and packed Merkle leaves equal their plain forms."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from archiver import identity
+
+
+def test_a_bound_keyer_gives_the_keyed_fingerprint() -> None:
+    keyed = identity.keyer(b"k" * 32)
+    for i in range(5):
+        fp = hashlib.sha256(str(i).encode()).digest()
+        assert keyed(fp) == identity.keyed(b"k" * 32, fp)
+    assert keyed(b"x") != identity.keyer(b"j" * 32)(b"x")
+
+
+def test_packed_merkle_leaves_give_the_same_root_across_blocks() -> None:
+    leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(2500)]
+    one_by_one = identity.merkle_root(leaves)
+    packed = identity.MerkleBuilder()
+    packed.add_packed(b"".join(leaves[:700]))
+    packed.add_packed(b"".join(leaves[700:]))
+    assert packed.count == 2500
+    assert packed.root() == one_by_one
+    with pytest.raises(ValueError, match="32 bytes each"):
+        identity.MerkleBuilder().add_packed(b"x" * 33)
