@@ -30,30 +30,12 @@ from pathlib import Path
 
 from archiver import containers, parsers
 from archiver.errors import ArchiverError
-from archiver.model import Chat, Message, Record
+from archiver.model import Record
 from archiver.parsers.base import ParseOptions
 from archiver.staging import Batch, Stager
 
 Item = Record | Batch
 _DONE = object()
-
-
-def staged(records: Iterator[Record], stager: Stager, batch: int) -> Iterator[Item]:
-    """Messages grouped into staged batches; every other record passes through in order
-    (a batch is closed before any non-message record, so a Chat precedes its messages)."""
-    for record in records:
-        if type(record) is Message:
-            stager.add(record)
-            if len(stager) >= batch:
-                yield stager.take()
-        else:
-            if len(stager):
-                yield stager.take()
-            if type(record) is Chat:
-                stager.chat(record)
-            yield record
-    if len(stager):
-        yield stager.take()
 
 
 def parse_staged(
@@ -69,7 +51,7 @@ def parse_staged(
     with containers.open_unit(origin, kind) as received:
         parser = next(p for p in parsers.all_parsers() if p.name == parser_name)
         stager = Stager(parser.platform, key)
-        yield from staged(parser.parse(received.unit, options), stager, batch)
+        yield from stager.batches(parser.parse(received.unit, options), batch)
 
 
 def _child(conn: Connection, inherited: Connection, args: tuple[object, ...]) -> None:

@@ -12,11 +12,12 @@ before).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from archiver import identity, textindex
 from archiver.errors import ParseError
-from archiver.model import Chat, Message
+from archiver.model import Chat, Message, Record
 
 _OCCURRENCE_WINDOW = 200_000
 _SECONDS_WINDOW = 100_000
@@ -87,98 +88,104 @@ class Stager:
         self.platform = platform
         self.keyed = identity.keyer(key)
         self.occurrences = OccurrenceCounter()
-        self.last_ts = 0
         self.chats: dict[str, int] = {}
         self._senders: dict[tuple[str, str | None], int] = {}
-        self._new_senders: list[tuple[str, str | None]] = []
-        self._next_seq: dict[int, int] = {}
         self._max_msg_id: dict[int, int] = {}
-        self._clear()
 
-    def _clear(self) -> None:
-        self._rows: list[list[Any]] = []
-        self._fts: list[list[Any]] = []
-        self._keyed: list[bytes] = []
-        self._attachments: dict[int, tuple[AttachmentRow, ...]] = {}
-        self._chats_in_batch: set[int] = set()
-        self._ids_grow = True
+    def batches(self, records: Iterable[Record], size: int) -> Iterator[Record | Batch]:
+        """Messages in batches of up to ``size``; every other record passes through in
+        order (a batch is closed before it, so a Chat precedes its messages).
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def chat(self, chat: Chat) -> None:
-        self.chats.setdefault(chat.key, len(self.chats))
-
-    def add(self, m: Message) -> None:
-        try:
-            chat = self.chats[m.chat_key]
-        except KeyError:
-            raise ParseError(
-                f"the parser produced a message for chat {m.chat_key!r} before announcing "
-                "the chat (a bug in the parser)"
-            ) from None
-        sent = m.sent_at
-        if sent is not None:
-            ts: int | None = int(sent.timestamp())
-            self.last_ts = ts  # type: ignore[assignment]
-        else:
-            ts = None
-        sender = m.sender
-        if sender is None:
-            sender_key = None
-            sender_name = None
-            sender_no = 0
-        else:
-            sender_key, sender_name = sender.key, sender.name
-            pair = (sender_key, sender_name)
-            sender_no = self._senders.get(pair, 0)
-            if not sender_no:
-                sender_no = self._senders[pair] = len(self._senders) + 1
-                self._new_senders.append(pair)
-        occ = self.occurrences.next(m, ts)
-        text = m.text
-        names = ""
-        if m.attachments:
-            atts = tuple((a.name, a.path, a.mime, a.size, a.note) for a in m.attachments)
-            self._attachments[len(self._rows)] = atts
-            names = " ".join(a[0] for a in atts)
-        body, files, cjk = textindex.index_columns(text, names)
-        msg_id = m.msg_id
-        fp = identity.fingerprint(
-            self.platform, m.chat_key, sender_key, ts, m.kind, text, occ, msg_id
+        Hot loop (a million messages is ~3 s here): everything is a local name."""
+        platform, chats, senders = self.platform, self.chats, self._senders
+        keyed_of, occurrence_of = self.keyed, self.occurrences.next
+        fingerprint, index_columns, encode_extra = (
+            identity.fingerprint,
+            textindex.index_columns,
+            _EXTRA_JSON.encode,
         )
-        if msg_id is not None and not self._grows(chat, msg_id):
-            self._ids_grow = False
-        second = self.last_ts
-        seq = self._next_seq.get(second, 0)
-        self._next_seq[second] = seq + 1
-        mid = identity.id_base(second) + seq
-        edited_at = m.edited_at
-        self._rows.append(
-            [
-                mid,
-                chat,
-                sender_no,
-                0,
-                fp.hex(),
-                msg_id or "",
-                m.kind,
-                sender_name or "",
-                ts or 0,
-                m.sent_at_text or "",
-                text,
-                1 if m.edited else 0,
-                int(edited_at.timestamp()) if edited_at is not None else 0,
-                m.reply_to or "",
-                m.forwarded_from or "",
-                (json_value(dict(m.extra)) or "") if m.extra else "",
-                occ,
-                m.line or 0,
-            ]
-        )
-        self._fts.append([mid, body, files, cjk])
-        self._keyed.append(self.keyed(fp))
-        self._chats_in_batch.add(chat)
+        next_seq: dict[int, int] = {}
+        last_ts = 0
+        batch = _Open()
+        for m in records:
+            if type(m) is not Message:
+                if batch.rows:
+                    yield batch.close()
+                    batch = _Open()
+                    _bound(next_seq)
+                if type(m) is Chat:
+                    chats.setdefault(m.key, len(chats))
+                yield m
+                continue
+            try:
+                chat = chats[m.chat_key]
+            except KeyError:
+                raise ParseError(
+                    f"the parser produced a message for chat {m.chat_key!r} before "
+                    "announcing the chat (a bug in the parser)"
+                ) from None
+            sent = m.sent_at
+            ts = None if sent is None else int(sent.timestamp())
+            if ts is not None:
+                last_ts = ts
+            sender = m.sender
+            if sender is None:
+                sender_key = sender_name = None
+                sender_no = 0
+            else:
+                sender_key, sender_name = sender.key, sender.name
+                sender_no = senders.get((sender_key, sender_name), 0)
+                if not sender_no:
+                    sender_no = senders[(sender_key, sender_name)] = len(senders) + 1
+                    batch.senders.append((sender_key, sender_name))
+            occ = occurrence_of(m, ts)
+            text = m.text
+            names = ""
+            if m.attachments:
+                atts = tuple((a.name, a.path, a.mime, a.size, a.note) for a in m.attachments)
+                batch.attachments[len(batch.rows)] = atts
+                names = " ".join(a[0] for a in atts)
+            body, files, cjk = index_columns(text, names)
+            msg_id = m.msg_id
+            fp = fingerprint(platform, m.chat_key, sender_key, ts, m.kind, text, occ, msg_id)
+            if msg_id is not None and not self._grows(chat, msg_id):
+                batch.ids_grow = False
+            seq = next_seq.get(last_ts, 0)
+            next_seq[last_ts] = seq + 1
+            mid = (last_ts << identity.SEQ_BITS) + seq
+            edited_at = m.edited_at
+            extra = m.extra
+            batch.rows.append(
+                [
+                    mid,
+                    chat,
+                    sender_no,
+                    0,
+                    fp.hex(),
+                    msg_id or "",
+                    m.kind,
+                    sender_name or "",
+                    ts or 0,
+                    m.sent_at_text or "",
+                    text,
+                    1 if m.edited else 0,
+                    0 if edited_at is None else int(edited_at.timestamp()),
+                    m.reply_to or "",
+                    m.forwarded_from or "",
+                    encode_extra(dict(extra)) if extra else "",
+                    occ,
+                    m.line or 0,
+                ]
+            )
+            batch.fts.append([mid, body, files, cjk])
+            batch.keyed.append(keyed_of(fp))
+            batch.chats.add(chat)
+            if len(batch.rows) >= size:
+                yield batch.close()
+                batch = _Open()
+                _bound(next_seq)
+        if batch.rows:
+            yield batch.close()
 
     def _grows(self, chat: int, msg_id: str) -> bool:
         """Records ``msg_id`` for its chat; False when it is not greater than every id met
@@ -188,28 +195,47 @@ class Stager:
         except ValueError:
             return False
         top = self._max_msg_id.get(chat)
-        self._max_msg_id[chat] = value if top is None else max(top, value)
-        return top is None or value > top
+        if top is None or value > top:
+            self._max_msg_id[chat] = value
+            return True
+        return False
 
-    def take(self) -> Batch:
-        """The messages added since the last ``take``."""
-        batch = Batch(
-            self._rows,
-            self._fts,
-            b"".join(self._keyed),
-            self._attachments,
-            self._new_senders,
-            sorted(self._chats_in_batch),
-            self._ids_grow,
+
+def _bound(next_seq: dict[int, int]) -> None:
+    """Bounded memory, between batches only (ids stay unique within a batch): a second
+    met again later is caught by the writer's check that a batch's id range is free,
+    and renumbered there."""
+    if len(next_seq) > _SECONDS_WINDOW:
+        next_seq.clear()
+
+
+_EXTRA_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
+class _Open:
+    """A batch being filled."""
+
+    __slots__ = ("attachments", "chats", "fts", "ids_grow", "keyed", "rows", "senders")
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self.fts: list[list[Any]] = []
+        self.keyed: list[bytes] = []
+        self.attachments: dict[int, tuple[AttachmentRow, ...]] = {}
+        self.senders: list[tuple[str, str | None]] = []
+        self.chats: set[int] = set()
+        self.ids_grow = True
+
+    def close(self) -> Batch:
+        return Batch(
+            self.rows,
+            self.fts,
+            b"".join(self.keyed),
+            self.attachments,
+            self.senders,
+            sorted(self.chats),
+            self.ids_grow,
         )
-        self._new_senders = []
-        self._clear()
-        if len(self._next_seq) > _SECONDS_WINDOW:
-            # Bounded memory, between batches only (ids stay unique within a batch): a
-            # second met again later is caught by the writer's check that a batch's id
-            # range is free, and renumbered there.
-            self._next_seq.clear()
-        return batch
 
 
 def fingerprint_of(platform: str, m: Message, ts: int | None, occurrence: int) -> bytes:

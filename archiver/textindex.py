@@ -40,11 +40,15 @@ def index_columns(text: str, file_names: str = "") -> tuple[str, str, str]:
 
     Text is case-folded first (``straße`` is indexed as ``strasse``); the tokenizer then
     removes diacritics, so ``müller``, ``Müller`` and ``muller`` are one term. Queries go
-    through the same folding (``search._text_expr``)."""
-    text = text.casefold()
+    through the same folding (``search._text_expr``). ASCII text is passed as it is:
+    there case folding is lowercasing, which the tokenizer does itself (the same terms,
+    without a copy of every message)."""
     if file_names:
         file_names = file_names.casefold()
-    if text.isascii() or CJK_RUN.search(text) is None:
+    if text.isascii():
+        return text, file_names, ""
+    text = text.casefold()
+    if CJK_RUN.search(text) is None:
         return text, file_names, ""
     grams: list[str] = []
     for run in CJK_RUN.findall(text):
