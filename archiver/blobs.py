@@ -140,6 +140,17 @@ def put_stream(store: Store, opener: Opener, sha256: str, now: int, label: str) 
     """
     if has_blob(store, sha256):
         return False
+    for _ in put_steps(store, opener, sha256, now, label):
+        pass
+    return True
+
+
+def put_steps(store: Store, opener: Opener, sha256: str, now: int, label: str) -> Iterator[None]:
+    """``put_stream`` one step at a time: the blob's row, then one chunk per step, so a
+    big original can be stored in between other work of the same transaction. Stores
+    nothing when the blob is already present."""
+    if has_blob(store, sha256):
+        return
     digest = hashlib.sha256()
     size = 0
     seq = 0
@@ -147,6 +158,7 @@ def put_stream(store: Store, opener: Opener, sha256: str, now: int, label: str) 
         "INSERT INTO blobs(sha256, size, chunk_size, created_at) VALUES (?, 0, ?, ?)",
         (sha256, CHUNK_BYTES, now),
     )
+    yield
     with opener() as fh:
         while chunk := fh.read(CHUNK_BYTES):
             digest.update(chunk)
@@ -155,10 +167,10 @@ def put_stream(store: Store, opener: Opener, sha256: str, now: int, label: str) 
                 "INSERT INTO blob_chunks(sha256, seq, data) VALUES (?, ?, ?)", (sha256, seq, chunk)
             )
             seq += 1
+            yield
     if digest.hexdigest() != sha256:
         raise InputError(f"{label} changed while it was being read; ingest it again")
     store.execute("UPDATE blobs SET size = ? WHERE sha256 = ?", (size, sha256))
-    return True
 
 
 def read_blob(store: Store, sha256: str) -> Iterator[bytes]:

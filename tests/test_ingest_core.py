@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver import auditlog, identity, parsers
+from archiver import auditlog, blobs, identity, parsers
 from archiver import ingest as ingest_module
 from archiver.archive import Archive
 from archiver.ingest import IngestOptions, IngestReport, ingest, ingest_merkle_root
@@ -291,3 +291,41 @@ def test_a_telegram_id_met_again_in_a_later_batch_is_a_version(
         {"msg_id": 11, "text": "eleven", "version": 1},
     ]
     assert ingest_merkle_root(archive.store, report.source_id) == report.merkle_root
+
+
+def test_the_original_is_stored_whole_between_and_after_the_batches(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest_module, "BATCH", 2)
+    monkeypatch.setattr(blobs, "CHUNK_BYTES", 50)  # far more chunks than batches
+    lines = [f"2024-03-01T09:{i:02d}:00+00:00|C|X|text|message number {i}" for i in range(7)]
+    export = write(tmp_path / "a.fake", *lines)
+    report = run(archive, export).sources[0]
+    assert (report.status, report.new) == ("ingested", 7)
+    assert b"".join(blobs.read_blob(archive.store, report.sha256)) == export.read_bytes()
+    chunks = archive.store.one(
+        "SELECT count(*) FROM blob_chunks WHERE sha256 = ?", (report.sha256,)
+    )
+    assert chunks == -(-export.stat().st_size // 50)
+    assert archive.store.one("SELECT size FROM blobs WHERE sha256 = ?", (report.sha256,)) == (
+        export.stat().st_size
+    )
+
+
+def test_an_original_that_changes_while_stored_is_refused_and_nothing_kept(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = write(tmp_path / "a.fake", *A)
+    real_steps = blobs.put_steps
+
+    def tampering(*args, **kwargs):  # type: ignore[no-untyped-def]
+        steps = real_steps(*args, **kwargs)
+        yield next(steps)  # the blob row; then the file changes under us
+        export.write_text(export.read_text() + "# appended\n")
+        yield from steps
+
+    monkeypatch.setattr(blobs, "put_steps", tampering)
+    report = run(archive, export).sources[0]
+    assert report.status == "failed"
+    assert report.error == "a.fake changed while it was being read; ingest it again"
+    assert count(archive) == count(archive, "sources") == count(archive, "blobs") == 0
