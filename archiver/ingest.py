@@ -229,7 +229,7 @@ def _write_unit(
     source.sha256 = sha
     now_dt = inv.now()
     now = int(now_dt.timestamp())
-    with store.transaction():
+    with store.bulk():
         custodian_id = _custodian_id(store, options.custodian)
         earlier = store.execute(
             "SELECT id, counts FROM sources WHERE sha256 = ? AND custodian_id IS ?",

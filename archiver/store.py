@@ -116,6 +116,22 @@ class Store:
         return sqlite_utils.Database(self.conn)
 
     @contextmanager
+    def bulk(self) -> Iterator[Store]:
+        """A transaction for a bulk load whose writer resolves every reference itself:
+        foreign keys are not enforced row by row inside it (4 lookups per message, ~0.3 s
+        of a 1M-message ingest). ``verify`` checks them over the whole archive."""
+        if self._depth:
+            with self.transaction():
+                yield self
+            return
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.transaction():
+                yield self
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+
+    @contextmanager
     def transaction(self) -> Iterator[Store]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception. Nests as a savepoint."""
         if self._depth:

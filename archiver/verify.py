@@ -3,7 +3,8 @@
 1. The audit chain: every entry's HMAC, seq contiguous from 1, each ``prev_hash`` the
    hash before it, entry 1 bound to the archive id; with a head recorded outside the
    archive, that entry must still exist with exactly that hash (a cut tail shows).
-2. The database: SQLite's ``integrity_check``, SQLCipher's ``cipher_integrity_check``
+2. The database: SQLite's ``integrity_check`` and ``foreign_key_check`` (bulk ingest
+   does not enforce references row by row), SQLCipher's ``cipher_integrity_check``
    (the HMAC of every page, free pages included) and FTS5's own ``integrity-check``.
    These run in C on their own connections in two worker threads, while the main thread
    does the Python work below (SQLite releases the GIL while it steps; one thread runs
@@ -333,6 +334,12 @@ def _sqlite_integrity(db_path: Path, key: bytes) -> list[Check]:
         try:
             check.checked = int(conn.execute("PRAGMA page_count").fetchone()[0])
             rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+            if rows == ["ok"]:
+                # Bulk ingest does not enforce references row by row (Store.bulk).
+                rows = [
+                    f"{table} row {rowid} refers to a missing {parent} row"
+                    for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")
+                ] or rows
         except DbError as exc:
             rows = [f"the database cannot be read ({exc})"]
     if rows != ["ok"]:

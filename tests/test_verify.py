@@ -409,3 +409,14 @@ def test_a_purge_leaves_an_archive_that_verifies_clean(
     assert one(archive, "SELECT count(*) FROM messages") == (1 if keep_desk else 0)
     report = run_verify(archive)
     assert broken(report) == {}
+
+
+def test_a_reference_to_a_missing_row_is_found(loaded: Archive) -> None:
+    """Bulk ingest does not enforce references row by row (Store.bulk): verify does."""
+    mid = one(loaded, "SELECT min(id) FROM messages")
+    loaded.store.execute("PRAGMA foreign_keys = OFF")
+    loaded.store.execute("UPDATE messages SET custodian_id = 999 WHERE id = ?", (mid,))
+    loaded.store.execute("PRAGMA foreign_keys = ON")
+    assert broken(run_verify(loaded)) == {
+        "sqlite": f"messages row {mid} refers to a missing custodians row"
+    }
