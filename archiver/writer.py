@@ -11,23 +11,22 @@ Dedup rules (DESIGN.md decision 6):
 - Telegram: a message is (chat, message id); a different text is a new version.
 - Chats that had no messages and no tombstones before this ingest skip the dedup lookups
   (nothing can match); a platform id repeated inside the file falls back to the careful
-  path. Everything that needs no database is computed beforehand (``staging``).
+  path. Everything that needs no database is computed beforehand (``staging``);
+  attachments' files are stored by ``attaching``.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from archiver import blobs, ftsindex, identity
-from archiver.containers import sha256_stream
+from archiver import ftsindex, identity
+from archiver.attaching import AttachmentWriter
 from archiver.errors import ParseError
-from archiver.model import Attachment, Chat, Unparsed
-from archiver.parsers.base import ExportFile, ExportUnit
+from archiver.model import Chat, Unparsed
+from archiver.parsers.base import ExportUnit
 from archiver.staging import (
     CHAT,
     EDITED_AT,
@@ -50,7 +49,6 @@ from archiver.staging import (
 from archiver.store import DbError, Store
 
 _PHONE = re.compile(r"^\+?[\d\s().\-\u2011]{7,}$")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\ufeff"))
 
 # The messages row as staged (``staging``'s slots), then three values that are the same
 # for every row of one ingest, written into the statement as integers. The hot path
@@ -189,10 +187,7 @@ class MessageWriter:
         self._local_senders: list[int] = [0]
         self._local_sender_keys: list[str | None] = [None]
         self._insert_sql = insert_message_sql(source_id, custodian_id, now)
-        self._attachment_rows: list[tuple[int, int, str, str, str, int, str, str]] = []
-        self._media_index: (
-            tuple[dict[str, list[ExportFile]], dict[str, list[ExportFile]]] | None
-        ) = None
+        self.files = AttachmentWriter(store, unit, now, self.counts)
         self._unparsed: list[tuple[Any, ...]] = []
 
     @staticmethod
@@ -342,8 +337,8 @@ class MessageWriter:
         for chat_id, n in per_chat.items():
             self.chat_counts[chat_id]["new"] += n
         for index, attachments in batch.attachments.items():
-            self._store_attachments(rows[index][ID], attachments, existing=False)
-        self.flush_attachments()
+            self.files.add(rows[index][ID], attachments, existing=False)
+        self.files.flush()
         self.counts.new += len(rows)
 
     def _ids_taken(self, rows: list[list[Any]]) -> bool:
@@ -541,8 +536,8 @@ class MessageWriter:
             self.chat_counts[p.chat_id]["new"] += 1
         for mid, p in zip(ids, prepared, strict=True):
             if p.attachments:
-                self._store_attachments(mid, p.attachments, existing=False)
-        self.flush_attachments()
+                self.files.add(mid, p.attachments, existing=False)
+        self.files.flush()
         self.counts.new += len(prepared)
 
     def _link_existing(self, existing: list[tuple[_Prepared, int]]) -> None:
@@ -562,89 +557,5 @@ class MessageWriter:
         )
         for p, mid in existing:
             if p.attachments:
-                self._store_attachments(mid, p.attachments, existing=True)
+                self.files.add(mid, p.attachments, existing=True)
         self.counts.existing += len(existing)
-
-    # -- attachments --
-
-    def _resolve(self, att: Attachment) -> ExportFile | None:
-        """The export file an attachment names, tolerating WhatsApp's stored-name drift
-        (``x.jpg`` stored as ``x.jpg.png`` or the reverse) and wrapping folders."""
-        if att.path is None:
-            return None
-        path = att.path.translate(_INVISIBLE).strip().replace("\\", "/").removeprefix("./")
-        direct = self.unit.get(path)
-        if direct is not None:
-            return direct
-        by_name, by_stem = self._media_indexes()
-        name = path.rsplit("/", 1)[-1].lower()
-        hits = by_name.get(name)
-        if hits:
-            return next((f for f in hits if f.path.endswith("/" + path)), hits[0])
-        drift = by_stem.get(name) or by_name.get(name.rsplit(".", 1)[0])
-        return drift[0] if drift else None
-
-    def _media_indexes(self) -> tuple[dict[str, list[ExportFile]], dict[str, list[ExportFile]]]:
-        if self._media_index is None:
-            by_name: dict[str, list[ExportFile]] = {}
-            by_stem: dict[str, list[ExportFile]] = {}
-            for f in self.unit.files:
-                lower = f.name.lower()
-                by_name.setdefault(lower, []).append(f)
-                if "." in lower:
-                    by_stem.setdefault(lower.rsplit(".", 1)[0], []).append(f)
-            self._media_index = (by_name, by_stem)
-        return self._media_index
-
-    def _store_attachments(
-        self, message_id: int, rows: Sequence[AttachmentRow], *, existing: bool
-    ) -> None:
-        inserts = []
-        for ordinal, row in enumerate(rows):
-            att = Attachment(*row)
-            found = self._resolve(att)
-            sha = ""
-            size = 0
-            note = att.note
-            if found is not None:
-                sha, size = sha256_stream(found.open)
-                blobs.put_stream(self.store, found.open, sha, self.now, found.path)
-                self.counts.attachments_stored += 1
-            else:
-                if att.path is not None:
-                    note = note or "file not found in the export"
-                self.counts.attachments_missing += 1
-            if existing:
-                if sha:
-                    self.store.execute(
-                        "UPDATE attachments SET sha256 = ?, size = ? WHERE message_id = ? "
-                        "AND ordinal = ? AND sha256 IS NULL",
-                        (sha, size, message_id, ordinal),
-                    )
-                continue
-            mime = att.mime or mimetypes.guess_type(att.name)[0]
-            inserts.append(
-                (
-                    message_id,
-                    ordinal,
-                    att.name,
-                    att.path or "",
-                    mime or "",
-                    size or att.size or 0,
-                    sha,
-                    note or "",
-                )
-            )
-            self.counts.attachments += 1
-        self._attachment_rows.extend(inserts)
-
-    def flush_attachments(self) -> None:
-        """Write the attachment rows gathered for the last batch (str/int binds only)."""
-        if self._attachment_rows:
-            self.store.conn.executemany(
-                "INSERT INTO attachments(message_id, ordinal, name, path, mime, size, sha256, "
-                "note) VALUES (?, ?, ?, nullif(?, ''), nullif(?, ''), nullif(?, 0), "
-                "nullif(?, ''), nullif(?, ''))",
-                self._attachment_rows,
-            )
-            self._attachment_rows.clear()
