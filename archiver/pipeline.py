@@ -50,7 +50,7 @@ def parse_staged(
     the fingerprints (it crosses into a forked child in memory only)."""
     with containers.open_unit(origin, kind) as received:
         parser = next(p for p in parsers.all_parsers() if p.name == parser_name)
-        stager = Stager(parser.platform, key)
+        stager = Stager(parser.platform, key, received.unit.name)
         yield from stager.batches(parser.parse(received.unit, options), batch)
 
 

@@ -82,10 +82,12 @@ class Batch(NamedTuple):
 
 class Stager:
     """Turns a file's records, in file order, into batches. ``key`` keys the
-    fingerprints that become Merkle leaves and tombstones (``identity.keyed``)."""
+    fingerprints that become Merkle leaves and tombstones (``identity.keyed``); ``name``
+    is the export's, for errors."""
 
-    def __init__(self, platform: str, key: bytes) -> None:
+    def __init__(self, platform: str, key: bytes, name: str) -> None:
         self.platform = platform
+        self.name = name
         self.keyed = identity.keyer(key)
         self.occurrences = OccurrenceCounter()
         self.chats: dict[str, int] = {}
@@ -105,6 +107,7 @@ class Stager:
             _EXTRA_JSON.encode,
         )
         next_seq: dict[int, int] = {}
+        seq_limit = identity.SEQ_LIMIT
         last_ts = 0
         batch = _Open()
         for m in records:
@@ -121,8 +124,8 @@ class Stager:
                 chat = chats[m.chat_key]
             except KeyError:
                 raise ParseError(
-                    f"the parser produced a message for chat {m.chat_key!r} before "
-                    "announcing the chat (a bug in the parser)"
+                    f"{self.name}: the parser produced a message for chat {m.chat_key!r} "
+                    "before announcing the chat (a bug in the parser)"
                 ) from None
             sent = m.sent_at
             ts = None if sent is None else int(sent.timestamp())
@@ -151,6 +154,12 @@ class Stager:
             if msg_id is not None and not self._grows(chat, msg_id):
                 batch.ids_grow = False
             seq = next_seq.get(last_ts, 0)
+            if seq >= seq_limit:
+                raise ParseError(
+                    f"{self.name}: more than {seq_limit} messages in one second "
+                    f"({last_ts}): ids are (second, sequence) pairs; are the export's dates "
+                    "readable?"
+                )
             next_seq[last_ts] = seq + 1
             mid = (last_ts << identity.SEQ_BITS) + seq
             edited_at = m.edited_at

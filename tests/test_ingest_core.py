@@ -329,3 +329,18 @@ def test_an_original_that_changes_while_stored_is_refused_and_nothing_kept(
     assert report.status == "failed"
     assert report.error == "a.fake changed while it was being read; ingest it again"
     assert count(archive) == count(archive, "sources") == count(archive, "blobs") == 0
+
+
+def test_more_messages_in_one_second_than_ids_allow_is_refused(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity, "SEQ_LIMIT", 3)
+    t = "2024-03-01T09:00:00+00:00"
+    report = run(archive, write(tmp_path / "a.fake", *[f"{t}|C|X|text|m{i}" for i in range(4)]))
+    source = report.sources[0]
+    assert source.status == "failed"
+    assert source.error == (
+        "a.fake: more than 3 messages in one second (1709283600): ids are (second, "
+        "sequence) pairs; are the export's dates readable?"
+    )
+    assert count(archive) == 0
