@@ -204,10 +204,11 @@ def _ingest_unit(
     key = identity.tombstone_key(store.secret("archive_secret"))
     # A big export is parsed in a child process from here on, while this one hashes and
     # stores the original; a small one is parsed lazily, inline.
+    job = pipeline.Job(*found, parser.name, parse_options, BATCH, key)
     if _text_bytes(unit) >= CHILD_PROCESS_BYTES:
-        stream: pipeline.Stream = pipeline.start(*found, parser.name, parse_options, BATCH, key)
+        stream: pipeline.Stream = pipeline.start(job)
     else:
-        stream = pipeline.parse_staged(*found, parser.name, parse_options, BATCH, key)
+        stream = pipeline.parse_staged(job)
     with closing(stream):
         _write_unit(archive, received, parser, stream, options, inv, source, key, progress)
 

@@ -24,6 +24,7 @@ import pickle
 import queue
 import threading
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -38,23 +39,28 @@ Item = Record | Batch
 _DONE = object()
 
 
-def parse_staged(
-    origin: Path,
-    kind: containers.Kind,
-    parser_name: str,
-    options: ParseOptions,
-    batch: int,
-    key: bytes,
-) -> Generator[Item, None, None]:
-    """Open the export, parse and stage it (what the child process runs). ``key`` keys
-    the fingerprints (it crosses into a forked child in memory only)."""
-    with containers.open_unit(origin, kind) as received:
-        parser = next(p for p in parsers.all_parsers() if p.name == parser_name)
-        stager = Stager(parser.platform, key, received.unit.name)
-        yield from stager.batches(parser.parse(received.unit, options), batch)
+@dataclass(frozen=True)
+class Job:
+    """What to parse and how: the export, the parser, its options, the batch size, and
+    ``key`` for the keyed fingerprints (it crosses into a forked child in memory only)."""
+
+    origin: Path
+    kind: containers.Kind
+    parser_name: str
+    options: ParseOptions
+    batch: int
+    key: bytes
 
 
-def _child(conn: Connection, inherited: Connection, args: tuple[object, ...]) -> None:
+def parse_staged(job: Job) -> Generator[Item, None, None]:
+    """Open the export, parse and stage it (what the child process runs)."""
+    with containers.open_unit(job.origin, job.kind) as received:
+        parser = next(p for p in parsers.all_parsers() if p.name == job.parser_name)
+        stager = Stager(parser.platform, job.key, received.unit.name)
+        yield from stager.batches(parser.parse(received.unit, job.options), job.batch)
+
+
+def _child(conn: Connection, inherited: Connection, job: Job) -> None:
     # Close the copy of the read end that fork gave us: if the parent dies, our next
     # write then fails (EPIPE) and we exit instead of waiting forever.
     inherited.close()
@@ -63,7 +69,7 @@ def _child(conn: Connection, inherited: Connection, args: tuple[object, ...]) ->
     gc.disable()
     code = 0
     try:
-        for item in parse_staged(*args):  # type: ignore[arg-type]
+        for item in parse_staged(job):
             if isinstance(item, Batch):
                 conn.send_bytes(b"M" + marshal.dumps(tuple(item)))
             else:
@@ -146,22 +152,13 @@ class InChild:
     pipe alone holds less than one batch, so without it each side would wait whenever
     the other had a slow batch (measured: 3.5 s of waiting in an 18 s ingest)."""
 
-    def __init__(
-        self,
-        origin: Path,
-        kind: containers.Kind,
-        parser_name: str,
-        options: ParseOptions,
-        batch: int,
-        key: bytes,
-    ) -> None:
+    def __init__(self, job: Job) -> None:
         ctx = multiprocessing.get_context("fork")
         self._receiver, sender = ctx.Pipe(duplex=False)
-        args = (origin, kind, parser_name, options, batch, key)
-        self._proc = ctx.Process(target=_child, args=(sender, self._receiver, args), daemon=True)
+        self._proc = ctx.Process(target=_child, args=(sender, self._receiver, job), daemon=True)
         self._proc.start()
         sender.close()
-        self._items = InBackground(_received(self._receiver, self._proc, origin), AHEAD)
+        self._items = InBackground(_received(self._receiver, self._proc, job.origin), AHEAD)
 
     def __iter__(self) -> InBackground:
         return self._items
@@ -180,19 +177,12 @@ AHEAD = 4
 Stream = InChild | InBackground | Generator[Item, None, None]
 
 
-def start(
-    origin: Path,
-    kind: containers.Kind,
-    parser_name: str,
-    options: ParseOptions,
-    batch: int,
-    key: bytes,
-) -> InChild | InBackground:
+def start(job: Job) -> InChild | InBackground:
     """Start parsing and staging beside the caller: in a forked child process, or in a
     thread where fork is missing. Close what it returns when done (``closing``)."""
     if "fork" not in multiprocessing.get_all_start_methods():
-        return InBackground(parse_staged(origin, kind, parser_name, options, batch, key))
-    return InChild(origin, kind, parser_name, options, batch, key)
+        return InBackground(parse_staged(job))
+    return InChild(job)
 
 
 def _received(receiver: Connection, proc: BaseProcess, origin: Path) -> Iterator[Item]:

@@ -38,8 +38,8 @@ def export(tmp_path: Path, *extra: str, messages: int = 12) -> Path:
 
 def test_the_child_yields_exactly_what_the_inline_parser_yields(tmp_path: Path) -> None:
     path = export(tmp_path, messages=25)
-    inline = list(pipeline.parse_staged(path, "file", "fake", OPTIONS, 10, KEY))
-    child = run(pipeline.start(path, "file", "fake", OPTIONS, 10, KEY))
+    inline = list(pipeline.parse_staged(job(path, 10)))
+    child = run(pipeline.start(job(path, 10)))
     assert child == inline
     assert [type(i).__name__ for i in child] == ["Chat", "Batch", "Batch", "Batch", "ParseFacts"]
     assert [len(i.rows) for i in child if isinstance(i, Batch)] == [10, 10, 5]
@@ -48,13 +48,13 @@ def test_the_child_yields_exactly_what_the_inline_parser_yields(tmp_path: Path) 
 def test_a_parse_error_in_the_child_is_raised_in_the_caller(tmp_path: Path) -> None:
     path = export(tmp_path, "!boom")
     with pytest.raises(ParseError, match=r"a\.fake: line 13: boom"):
-        run(pipeline.start(path, "file", "fake", OPTIONS, 5, KEY))
+        run(pipeline.start(job(path, 5)))
 
 
 def test_a_child_that_dies_is_an_error_naming_the_export(tmp_path: Path) -> None:
     path = export(tmp_path, "!exit 9")
     with pytest.raises(ArchiverError) as caught:
-        run(pipeline.start(path, "file", "fake", OPTIONS, 5, KEY))
+        run(pipeline.start(job(path, 5)))
     assert str(caught.value) == (
         "a.fake: the parser process ended unexpectedly (exit code 9); nothing from this "
         "export was kept"
@@ -63,7 +63,7 @@ def test_a_child_that_dies_is_an_error_naming_the_export(tmp_path: Path) -> None
 
 def test_a_caller_that_stops_early_stops_a_busy_child_at_once(tmp_path: Path) -> None:
     path = export(tmp_path, "!sleep 30", "2024-03-01T10:00:00+00:00|Desk|Sam|text|late")
-    stream = pipeline.start(path, "file", "fake", OPTIONS, 5, KEY)
+    stream = pipeline.start(job(path, 5))
     assert isinstance(next(iter(stream)), Chat)
     pids = _children()
     assert pids, "the parser runs in a child process"
@@ -77,7 +77,7 @@ def test_closing_a_stream_never_read_stops_its_child(
     tmp_path: Path,
 ) -> None:
     path = export(tmp_path, "!sleep 30")
-    stream = pipeline.start(path, "file", "fake", OPTIONS, 5, KEY)
+    stream = pipeline.start(job(path, 5))
     deadline = time.monotonic() + 10
     while not _children() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -89,9 +89,13 @@ def test_closing_a_stream_never_read_stops_its_child(
 
 def test_records_after_the_messages_still_arrive_in_order(tmp_path: Path) -> None:
     path = export(tmp_path, messages=3)
-    items = run(pipeline.start(path, "file", "fake", OPTIONS, 100, KEY))
+    items = run(pipeline.start(job(path, 100)))
     assert isinstance(items[0], Chat) and isinstance(items[-1], ParseFacts)
     assert items[-1].facts == {"lines": 3}
+
+
+def job(path: Path, batch: int) -> pipeline.Job:
+    return pipeline.Job(path, "file", "fake", OPTIONS, batch, KEY)
 
 
 def run(stream: pipeline.Stream) -> list[pipeline.Item]:
