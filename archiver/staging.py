@@ -12,7 +12,7 @@ before).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from archiver import identity, textindex
@@ -101,11 +101,8 @@ class Stager:
         Hot loop (a million messages is ~3 s here): everything is a local name."""
         platform, chats, senders = self.platform, self.chats, self._senders
         keyed_of, occurrence_of = self.keyed, self.occurrences.next
-        fingerprint, index_columns, encode_extra = (
-            identity.fingerprint,
-            textindex.index_columns,
-            _EXTRA_JSON.encode,
-        )
+        index_columns, encode_extra = textindex.index_columns, _EXTRA_JSON.encode
+        fingerprinters: dict[str, Callable[..., bytes]] = {}
         next_seq: dict[int, int] = {}
         seq_limit = identity.SEQ_LIMIT
         last_ts = 0
@@ -150,7 +147,12 @@ class Stager:
                 names = " ".join(a[0] for a in atts)
             body, files, cjk = index_columns(text, names)
             msg_id = m.msg_id
-            fp = fingerprint(platform, m.chat_key, sender_key, ts, m.kind, text, occ, msg_id)
+            fingerprint = fingerprinters.get(m.chat_key)
+            if fingerprint is None:
+                fingerprint = fingerprinters[m.chat_key] = identity.fingerprinter(
+                    platform, m.chat_key
+                )
+            fp = fingerprint(sender_key, ts, m.kind, text, occ, msg_id)
             if msg_id is not None and not self._grows(chat, msg_id):
                 batch.ids_grow = False
             seq = next_seq.get(last_ts, 0)

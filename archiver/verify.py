@@ -382,13 +382,16 @@ def check_messages(check: Check, store: Store, tick: Progress = _no_progress) ->
     """Recompute every fingerprint in one ordered pass (messages ⨝ chats ⨝ participants,
     and the search index's row for each), batch by batch."""
     total = int(store.one("SELECT count(*) FROM messages"))
-    fingerprint = identity.fingerprint
+    per_chat: dict[tuple[str, str], Callable[..., bytes]] = {}
     cur = store.execute(_MESSAGES)
     below = _MIN_ID
     while rows := cur.fetchmany(BATCH):
         indexed = 0
         for mid, platform, chat, sender, sent, kind, text, occ, msg_id, stored, found in rows:
-            if fingerprint(platform, chat, sender, sent, kind, text, occ, msg_id) != stored:
+            fingerprint = per_chat.get((platform, chat))
+            if fingerprint is None:
+                fingerprint = per_chat[platform, chat] = identity.fingerprinter(platform, chat)
+            if fingerprint(sender, sent, kind, text, occ, msg_id) != stored:
                 check.fail(_message_problem(store, mid) if check.leads(mid) else "", mid)
             if found:
                 indexed += 1

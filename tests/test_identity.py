@@ -27,3 +27,33 @@ def test_packed_merkle_leaves_give_the_same_root_across_blocks() -> None:
     assert packed.root() == one_by_one
     with pytest.raises(ValueError, match="32 bytes each"):
         identity.MerkleBuilder().add_packed(b"x" * 33)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ("Dana", 1709283600, "text", "Price is 101.5", 0, None),
+        (None, None, "system", "Dana joined", 2, None),
+        ("user42", 1709283600, "text", "Straße 見積 \ud83d lone surrogate", 0, "7"),
+    ],
+)
+def test_a_conversations_fingerprinter_gives_the_canonical_fingerprint(
+    fields: tuple[str | None, int | None, str, str, int, str | None],
+) -> None:
+    sender, ts, kind, text, occurrence, msg_id = fields
+    canonical = "\x1f".join(
+        [
+            "archiver-message-v1",
+            "whatsapp",
+            "Deal Desk",
+            sender or "",
+            "" if ts is None else str(ts),
+            kind,
+            text,
+            str(occurrence),
+            msg_id or "",
+        ]
+    )
+    expected = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).digest()
+    assert identity.fingerprinter("whatsapp", "Deal Desk")(*fields) == expected
+    assert identity.fingerprint("whatsapp", "Deal Desk", *fields) == expected
