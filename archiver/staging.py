@@ -12,7 +12,7 @@ before).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from archiver import identity, textindex
@@ -100,21 +100,26 @@ class Stager:
 
         Hot loop (a million messages is ~3 s here): everything is a local name."""
         platform, chats, senders = self.platform, self.chats, self._senders
+        max_msg_id = self._max_msg_id
         keyed_of, occurrence_of = self.keyed, self.occurrences.next
         index_columns, encode_extra = textindex.index_columns, _EXTRA_JSON.encode
-        fingerprinters: dict[str, Callable[..., bytes]] = {}
+        # by local chat number, like everything else here
+        fingerprinters = [identity.fingerprinter(platform, key) for key in chats]
         next_seq: dict[int, int] = {}
         seq_limit = identity.SEQ_LIMIT
         last_ts = 0
         batch = _Open()
+        rows, fts_rows, keyed = batch.rows, batch.fts, batch.keyed
         for m in records:
             if type(m) is not Message:
-                if batch.rows:
+                if rows:
                     yield batch.close()
                     batch = _Open()
+                    rows, fts_rows, keyed = batch.rows, batch.fts, batch.keyed
                     _bound(next_seq)
-                if type(m) is Chat:
-                    chats.setdefault(m.key, len(chats))
+                if type(m) is Chat and m.key not in chats:
+                    chats[m.key] = len(chats)
+                    fingerprinters.append(identity.fingerprinter(platform, m.key))
                 yield m
                 continue
             try:
@@ -143,18 +148,24 @@ class Stager:
             names = ""
             if m.attachments:
                 atts = tuple((a.name, a.path, a.mime, a.size, a.note) for a in m.attachments)
-                batch.attachments[len(batch.rows)] = atts
+                batch.attachments[len(rows)] = atts
                 names = " ".join(a[0] for a in atts)
             body, files, cjk = index_columns(text, names)
             msg_id = m.msg_id
-            fingerprint = fingerprinters.get(m.chat_key)
-            if fingerprint is None:
-                fingerprint = fingerprinters[m.chat_key] = identity.fingerprinter(
-                    platform, m.chat_key
-                )
-            fp = fingerprint(sender_key, ts, m.kind, text, occ, msg_id)
-            if msg_id is not None and not self._grows(chat, msg_id):
-                batch.ids_grow = False
+            fp = fingerprinters[chat](sender_key, ts, m.kind, text, occ, msg_id)
+            if msg_id is not None:
+                # ids_grow: every platform id greater than all earlier ones of its chat
+                # (then none can repeat one); a non-numeric id may repeat anything.
+                try:
+                    value = int(msg_id)
+                except ValueError:
+                    batch.ids_grow = False
+                else:
+                    top = max_msg_id.get(chat)
+                    if top is None or value > top:
+                        max_msg_id[chat] = value
+                    else:
+                        batch.ids_grow = False
             seq = next_seq.get(last_ts, 0)
             if seq >= seq_limit:
                 raise ParseError(
@@ -166,7 +177,7 @@ class Stager:
             mid = (last_ts << identity.SEQ_BITS) + seq
             edited_at = m.edited_at
             extra = m.extra
-            batch.rows.append(
+            rows.append(
                 [
                     mid,
                     chat,
@@ -188,28 +199,16 @@ class Stager:
                     m.line or 0,
                 ]
             )
-            batch.fts.append([mid, body, files, cjk])
-            batch.keyed.append(keyed_of(fp))
+            fts_rows.append([mid, body, files, cjk])
+            keyed.append(keyed_of(fp))
             batch.chats.add(chat)
-            if len(batch.rows) >= size:
+            if len(rows) >= size:
                 yield batch.close()
                 batch = _Open()
+                rows, fts_rows, keyed = batch.rows, batch.fts, batch.keyed
                 _bound(next_seq)
-        if batch.rows:
+        if rows:
             yield batch.close()
-
-    def _grows(self, chat: int, msg_id: str) -> bool:
-        """Records ``msg_id`` for its chat; False when it is not greater than every id met
-        before in that chat (then it might repeat one) or is not a number."""
-        try:
-            value = int(msg_id)
-        except ValueError:
-            return False
-        top = self._max_msg_id.get(chat)
-        if top is None or value > top:
-            self._max_msg_id[chat] = value
-            return True
-        return False
 
 
 def _bound(next_seq: dict[int, int]) -> None:
