@@ -140,7 +140,7 @@ def put_stream(store: Store, opener: Opener, sha256: str, now: int, label: str) 
     """
     if has_blob(store, sha256):
         return False
-    for _ in put_steps(store, opener, sha256, now, label):
+    for _ in _steps(store, opener, sha256, now, label):
         pass
     return True
 
@@ -149,8 +149,11 @@ def put_steps(store: Store, opener: Opener, sha256: str, now: int, label: str) -
     """``put_stream`` one step at a time: the blob's row, then one chunk per step, so a
     big original can be stored in between other work of the same transaction. Stores
     nothing when the blob is already present."""
-    if has_blob(store, sha256):
-        return
+    if not has_blob(store, sha256):
+        yield from _steps(store, opener, sha256, now, label)
+
+
+def _steps(store: Store, opener: Opener, sha256: str, now: int, label: str) -> Iterator[None]:
     digest = hashlib.sha256()
     size = 0
     seq = 0

@@ -398,7 +398,7 @@ def ingest_merkle_root(store: Store, source_id: int) -> str | None:
         "WHERE source_id = ?1 AND version = 1 ORDER BY 1",
         (source_id,),
     )
-    keyed = identity.keyed
+    keyed = identity.keyer(key)
     while chunk := rows.fetchmany(10_000):
         leaves = []
         for _, mid, fp, version, is_keyed in chunk:
@@ -410,7 +410,7 @@ def ingest_merkle_root(store: Store, source_id: int) -> str | None:
                     "SELECT fingerprint FROM message_versions WHERE message_id = ? AND version = 1",
                     (mid,),
                 )
-            leaves.append(keyed(key, fp))
+            leaves.append(keyed(fp))
         builder.add_many(leaves)
     return builder.root()
 

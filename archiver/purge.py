@@ -260,13 +260,14 @@ def _delete_batch(
     ):
         versions.setdefault(int(mid), []).append((int(version), bytes(fp)))
     tombs = []
+    keyed_of = identity.keyer(key)
     for mid, fp, version, chat_id, msg_id, source_id, line, sent_at, seq in store.execute(
         f"SELECT id, fingerprint, version, chat_id, msg_id, source_id, source_line, sent_at, "
         f"ingest_seq FROM messages WHERE id IN ({q})",
         ids,
     ).fetchall():
         for v, vfp in [*versions.get(int(mid), []), (int(version), bytes(fp))]:
-            keyed = identity.keyed(key, vfp)
+            keyed = keyed_of(vfp)
             tombs.append(
                 (
                     mid,

@@ -301,9 +301,10 @@ def _redact(
     with ExitStack() as stack:
         copy = _with_unit(store, source, stack, new_blob, {main: main_sha})
         found = 0
+        keyed = identity.keyer(key)
         for fp in _parse(store, source, copy):
             found += 1
-            if identity.keyed(key, fp) in purged_keyed:
+            if keyed(fp) in purged_keyed:
                 found = -1
                 break
     if found != expected:

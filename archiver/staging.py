@@ -23,10 +23,14 @@ _OCCURRENCE_WINDOW = 200_000
 _SECONDS_WINDOW = 100_000
 
 
+# How a message's or a chat's extra data is stored: sorted keys, text as written.
+_EXTRA_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
 def json_value(value: Any) -> str | None:
     if not value:
         return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return _EXTRA_JSON.encode(value)
 
 
 class OccurrenceCounter:
@@ -217,9 +221,6 @@ def _bound(next_seq: dict[int, int]) -> None:
     and renumbered there."""
     if len(next_seq) > _SECONDS_WINDOW:
         next_seq.clear()
-
-
-_EXTRA_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
 class _Open:

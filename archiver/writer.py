@@ -169,7 +169,8 @@ class MessageWriter:
         self.platform = platform
         self.now = now
         self.unit = unit
-        self.tombstone_secret = tombstone_key
+        # Keyed fingerprints: Merkle leaves and tombstones (identity.keyed).
+        self.keyed = identity.keyer(tombstone_key)
         # Purged stays purged: with tombstones present, every message is checked.
         self.tombstone_key = tombstone_key if self._has_tombstones(store) else None
         # Leaves of this ingest's Merkle root, in the order its messages are added.
@@ -296,6 +297,8 @@ class MessageWriter:
                 return
             # A platform id that may repeat inside the file would trip the unique index;
             # then the batch rolls back to its savepoint and takes the careful path.
+            # Prepared first: the attempt rewrites the four slots the careful path
+            # fills again from what it resolved here.
             prepared = self._prepared(batch)
             try:
                 with self.store.transaction():
@@ -330,14 +333,27 @@ class MessageWriter:
             row[CHAT] = chats[row[CHAT]]
             row[SENDER] = senders[row[SENDER]]
             row[SEQ] = seq
+        self._write(rows, batch.fts, batch.keyed, batch.attachments, per_chat)
+
+    def _write(
+        self,
+        rows: list[list[Any]],
+        fts: list[list[Any]],
+        leaves: bytes,
+        attachments: dict[int, tuple[AttachmentRow, ...]],
+        per_chat: dict[int, int],
+    ) -> None:
+        """Insert complete rows (ingest sequence from ``self._seq + 1`` on) with their
+        full-text rows and attachments; this ingest's state moves only once they are in
+        (a failed insert in a savepoint leaves no Merkle leaf behind)."""
         self.store.conn.executemany(self._insert_sql, rows)
-        ftsindex.index(self.store, batch.fts)
-        self._seq = seq
-        self.merkle.add_packed(batch.keyed)
+        ftsindex.index(self.store, fts)
+        self._seq += len(rows)
+        self.merkle.add_packed(leaves)
         for chat_id, n in per_chat.items():
             self.chat_counts[chat_id]["new"] += n
-        for index, attachments in batch.attachments.items():
-            self.files.add(rows[index][ID], attachments, existing=False)
+        for index, files in attachments.items():
+            self.files.add(rows[index][ID], files, existing=False)
         self.files.flush()
         self.counts.new += len(rows)
 
@@ -384,10 +400,7 @@ class MessageWriter:
         )
         row = list(p.row)
         row[FP], row[OCCURRENCE] = fp.hex(), occ
-        return replace(p, row=row, fp=fp, keyed=self._keyed(fp))
-
-    def _keyed(self, fp: bytes) -> bytes:
-        return identity.keyed(self.tombstone_secret, fp)
+        return replace(p, row=row, fp=fp, keyed=self.keyed(fp))
 
     def _careful(self, prepared: list[_Prepared]) -> None:
         new: list[_Prepared] = []
@@ -459,7 +472,7 @@ class MessageWriter:
         )
         if seen_before:
             return message_id
-        self._new_version(message_id, version, replace(p, fp=current, keyed=self._keyed(current)))
+        self._new_version(message_id, version, replace(p, fp=current, keyed=self.keyed(current)))
         return -1
 
     def _new_version(self, message_id: int, version: int, p: _Prepared) -> None:
@@ -518,27 +531,18 @@ class MessageWriter:
         if not prepared:
             return
         ids = self._allocate_ids([p.order_ts for p in prepared])
-        rows = []
-        fts = []
         seq = self._seq
         for mid, p in zip(ids, prepared, strict=True):
             seq += 1
-            row = p.row
-            row[ID] = p.fts[0] = mid
-            row[CHAT], row[SENDER], row[SEQ] = p.chat_id, p.sender_id or 0, seq
-            rows.append(row)
-            fts.append(p.fts)
-        self.store.conn.executemany(self._insert_sql, rows)
-        ftsindex.index(self.store, fts)
-        self._seq = seq
-        self.merkle.add_many([p.keyed for p in prepared])
-        for p in prepared:
-            self.chat_counts[p.chat_id]["new"] += 1
-        for mid, p in zip(ids, prepared, strict=True):
-            if p.attachments:
-                self.files.add(mid, p.attachments, existing=False)
-        self.files.flush()
-        self.counts.new += len(prepared)
+            p.row[ID] = p.fts[0] = mid
+            p.row[CHAT], p.row[SENDER], p.row[SEQ] = p.chat_id, p.sender_id or 0, seq
+        self._write(
+            [p.row for p in prepared],
+            [p.fts for p in prepared],
+            b"".join(p.keyed for p in prepared),
+            {i: p.attachments for i, p in enumerate(prepared) if p.attachments},
+            dict(Counter(p.chat_id for p in prepared)),
+        )
 
     def _link_existing(self, existing: list[tuple[_Prepared, int]]) -> None:
         if not existing:
