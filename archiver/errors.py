@@ -29,6 +29,10 @@ class SchemaTooNew(ArchiverError):
     """The archive was written by a newer version of archiver."""
 
 
+class ArchiveBusy(ArchiverError):
+    """Another command holds the archive's lock (a large ingest holds it until it commits)."""
+
+
 class NotFound(ArchiverError):
     """A message, slot, hold or policy id does not exist."""
 

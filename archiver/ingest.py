@@ -44,6 +44,9 @@ EVIDENCE_CHUNKS_PER_BATCH = 4
 # Exports with more text than this are parsed in a child process beside the writer;
 # smaller ones are not worth the fork.
 CHILD_PROCESS_BYTES = 4 << 20
+# Exports with more text than this are written holding the archive exclusively when no
+# other command has it open (``Store.bulk``): every page written once instead of twice.
+EXCLUSIVE_BYTES = 4 << 20
 # WhatsApp caps an export at about 40,000 messages (10,000 with media).
 WHATSAPP_CAP_WARNING = 39_000
 
@@ -230,7 +233,7 @@ def _write_unit(
     source.sha256 = sha
     now_dt = inv.now()
     now = int(now_dt.timestamp())
-    with store.bulk():
+    with store.bulk(exclusive=_text_bytes(unit) >= EXCLUSIVE_BYTES):
         custodian_id = _custodian_id(store, options.custodian)
         earlier = store.execute(
             "SELECT id, counts FROM sources WHERE sha256 = ? AND custodian_id IS ?",

@@ -18,10 +18,12 @@ from tests.fakeparser import FakeParser, FakeTelegramParser
 
 @pytest.fixture(autouse=True, params=["inline", "child-process"])
 def fake_parsers(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    """Every test runs with the parser inline and in the forked child process."""
+    """Every test runs with the parser inline under WAL, and as a big export is: parsed
+    in the forked child process, written holding the archive exclusively."""
     monkeypatch.setattr(parsers, "all_parsers", lambda: [FakeTelegramParser(), FakeParser()])
     if request.param == "child-process":
         monkeypatch.setattr(ingest_module, "CHILD_PROCESS_BYTES", 0)
+        monkeypatch.setattr(ingest_module, "EXCLUSIVE_BYTES", 0)
 
 
 def write(path: Path, *lines: str) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from archiver import ingest as ingest_module
 from archiver.archive import Archive, open_archive
 from archiver.ingest import IngestOptions, ingest
 from archiver.keyring import Secret
@@ -132,13 +133,16 @@ def test_killing_the_process_mid_ingest_leaves_the_archive_unchanged(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wal = tmp_path / "archive" / "archive.db-wal"
+    db = tmp_path / "archive" / "archive.db"
+    journal = tmp_path / "archive" / "archive.db-journal"
+    start = db.stat().st_size
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not wal.exists() or wal.stat().st_size < 8 << 20):
+    while time.monotonic() < deadline and db.stat().st_size < start + (8 << 20):
         assert proc.poll() is None, "the ingest finished before it could be interrupted"
         time.sleep(0.05)
     parsers_forked = children(proc.pid)
     assert parsers_forked, "a 150k-message export is parsed in a child process"
+    assert journal.exists(), "a big export is written under a rollback journal, exclusively"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 10
@@ -149,6 +153,7 @@ def test_killing_the_process_mid_ingest_leaves_the_archive_unchanged(
     try:
         after = {t: reopened.store.one(f"SELECT count(*) FROM {t}") for t in before}
         assert after == before
+        assert not journal.exists() and reopened.store.journal_mode == "wal"
         assert reopened.store.one("PRAGMA integrity_check") == "ok"
         report = run(reopened, export, date_order="dmy").sources[0]
         assert report.status == "ingested" and report.new == report.messages == 150_000
@@ -182,6 +187,28 @@ def test_canary_from_an_export_with_media_never_reaches_disk(
     for path in tmp_path.rglob("*"):
         if path.is_file() and path != zpath:
             assert canary.encode() not in path.read_bytes(), path
+
+
+def test_a_big_ingest_under_a_rollback_journal_writes_no_plaintext(
+    archive: Archive, tmp_path: Path
+) -> None:
+    canary = "canaryrj" + os.urandom(4).hex()
+    first = tmp_path / "WhatsApp Chat with Canary.txt"
+    first.write_text(
+        "".join(f"13/03/2024, 10:{i % 60:02d} - Dana: {canary} note {i}\n" for i in range(3000))
+    )
+    assert run(archive, first, date_order="dmy").sources[0].new == 3000
+    # the second export's pages join the first's: their old content goes to the journal
+    second = big_export(tmp_path / "WhatsApp Chat with Big Desk.txt", 60_000)
+    assert second.stat().st_size >= ingest_module.EXCLUSIVE_BYTES
+    probe = TempFileProbe(canary.encode(), every=20)
+    archive.store.conn.set_progress_handler(probe, 20_000)
+    report = run(archive, second, date_order="dmy").sources[0]
+    archive.store.conn.set_progress_handler(None, 0)
+    assert report.new == 60_000
+    journal = str(tmp_path / "archive" / "archive.db-journal")
+    assert probe.scans > 0 and journal in probe.files_seen and probe.leaks == set()
+    assert archive.store.journal_mode == "wal"
 
 
 def test_ambiguous_dates_are_refused_with_the_fix_and_nothing_is_written(
