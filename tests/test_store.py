@@ -29,8 +29,10 @@ def test_a_bulk_load_skips_reference_checks_and_restores_them(archive: Archive) 
     store = archive.store
     with store.bulk():
         dangling(archive)
+        assert store.one("PRAGMA cache_size") == -store_module.BULK_CACHE_KIB
     assert store.one("SELECT count(*) FROM message_custodians") == 1
     assert store.one("PRAGMA foreign_keys") == 1
+    assert store.one("PRAGMA cache_size") == -store_module.CACHE_KIB
     with pytest.raises(DbError, match="FOREIGN KEY"), store.transaction():
         dangling(archive, custodian=8)
 
