@@ -19,7 +19,7 @@ from archiver import identity, textindex
 from archiver.errors import ParseError
 from archiver.model import Chat, Message, Record
 
-_OCCURRENCE_WINDOW = 200_000
+_OCCURRENCE_WINDOW = 50_000
 _SECONDS_WINDOW = 100_000
 
 
@@ -35,21 +35,42 @@ def json_value(value: Any) -> str | None:
 
 class OccurrenceCounter:
     """Numbers identical messages within one file (same chat, sender, second, kind, text)
-    so that two "ok" in the same minute stay two. The window is bounded; a repeat beyond
-    it is caught by the fingerprint's uniqueness and renumbered by the writer."""
+    so that two "ok" in the same minute stay two.
+
+    Memory is bounded: two generations of at most ``_OCCURRENCE_WINDOW`` entries; when
+    the young one fills, the old one is forgotten and ``forgotten_until`` rises to the
+    latest second it held. A message at or before that second may repeat one forgotten:
+    its number is not sure (``sure``), and the writer checks it against what this ingest
+    already wrote. In a file in time order that never happens."""
 
     def __init__(self) -> None:
-        self._seen: dict[int, int] = {}
+        self._young: dict[int, int] = {}
+        self._old: dict[int, int] = {}
+        self._young_latest = -(1 << 62)
+        self._old_latest = -(1 << 62)
+        self.forgotten_until = -(1 << 62)
 
     def next(self, m: Message, ts: int | None) -> int:
         if m.msg_id is not None:
             return 0
         key = hash((m.chat_key, m.sender.key if m.sender else None, ts, m.kind, m.text))
-        if len(self._seen) > _OCCURRENCE_WINDOW:
-            self._seen.clear()
-        n = self._seen.get(key, 0)
-        self._seen[key] = n + 1
+        young = self._young
+        n = young.get(key)
+        if n is None:
+            n = self._old.get(key, 0)
+            if len(young) >= _OCCURRENCE_WINDOW:
+                self.forgotten_until = max(self.forgotten_until, self._old_latest)
+                self._old, self._old_latest = young, self._young_latest
+                self._young = young = {}
+                self._young_latest = -(1 << 62)
+        young[key] = n + 1
+        if ts is not None and ts > self._young_latest:
+            self._young_latest = ts
         return n
+
+    def sure(self, ts: int | None) -> bool:
+        """Whether numbers given to messages of second ``ts`` count every earlier repeat."""
+        return ts is not None and ts > self.forgotten_until
 
 
 AttachmentRow = tuple[str, str | None, str | None, int | None, str | None]
@@ -72,7 +93,9 @@ class Batch(NamedTuple):
     ``attachments`` by row index; ``senders`` the (key, name) pairs first used in this
     batch, numbered on from the previous batch; ``chats`` the local chat numbers
     present; ``ids_grow`` says that no platform message id in the batch can repeat one
-    met before in the file (every id is greater than all earlier ones of its chat).
+    met before in the file (every id is greater than all earlier ones of its chat);
+    ``occurrences_sure`` that every occurrence index counts all earlier repeats in the
+    file (``OccurrenceCounter.sure``), else the writer checks the batch message by message.
     """
 
     rows: list[list[Any]]
@@ -82,6 +105,7 @@ class Batch(NamedTuple):
     senders: list[tuple[str, str | None]]
     chats: list[int]
     ids_grow: bool
+    occurrences_sure: bool
 
 
 class Stager:
@@ -106,6 +130,7 @@ class Stager:
         platform, chats, senders = self.platform, self.chats, self._senders
         max_msg_id = self._max_msg_id
         keyed_of, occurrence_of = self.keyed, self.occurrences.next
+        occurrence_sure = self.occurrences.sure
         index_columns, encode_extra = textindex.index_columns, _EXTRA_JSON.encode
         # by local chat number, like everything else here
         fingerprinters = [identity.fingerprinter(platform, key) for key in chats]
@@ -148,6 +173,8 @@ class Stager:
                     sender_no = senders[(sender_key, sender_name)] = len(senders) + 1
                     batch.senders.append((sender_key, sender_name))
             occ = occurrence_of(m, ts)
+            if m.msg_id is None and not occurrence_sure(ts):
+                batch.occurrences_sure = False
             text = m.text
             names = ""
             if m.attachments:
@@ -226,7 +253,9 @@ def _bound(next_seq: dict[int, int]) -> None:
 class _Open:
     """A batch being filled."""
 
-    __slots__ = ("attachments", "chats", "fts", "ids_grow", "keyed", "rows", "senders")
+    __slots__ = (
+        "attachments", "chats", "fts", "ids_grow", "keyed", "occurrences_sure", "rows", "senders",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.rows: list[list[Any]] = []
@@ -236,6 +265,7 @@ class _Open:
         self.senders: list[tuple[str, str | None]] = []
         self.chats: set[int] = set()
         self.ids_grow = True
+        self.occurrences_sure = True
 
     def close(self) -> Batch:
         return Batch(
@@ -246,6 +276,7 @@ class _Open:
             self.senders,
             sorted(self.chats),
             self.ids_grow,
+            self.occurrences_sure,
         )
 
 

@@ -290,7 +290,7 @@ class MessageWriter:
         per_chat = self._per_chat(batch)
         for chat_id, n in per_chat.items():
             self.chat_counts[chat_id]["messages"] += n
-        if all(self.chat_fresh[chat_id] for chat_id in per_chat):
+        if batch.occurrences_sure and all(self.chat_fresh[chat_id] for chat_id in per_chat):
             # Nothing archived can match in chats this export brings first: insert.
             if batch.ids_grow:
                 self._insert_staged(batch, per_chat)
@@ -309,7 +309,7 @@ class MessageWriter:
                     raise
             self._careful(prepared)
             return
-        self._careful(self._prepared(batch))
+        self._careful(self._prepared(batch), sure=batch.occurrences_sure)
 
     def _per_chat(self, batch: Batch) -> dict[int, int]:
         """Messages per chat id in a batch (most batches hold one chat)."""
@@ -402,11 +402,15 @@ class MessageWriter:
         row[FP], row[OCCURRENCE] = fp.hex(), occ
         return replace(p, row=row, fp=fp, keyed=self.keyed(fp))
 
-    def _careful(self, prepared: list[_Prepared]) -> None:
+    def _careful(self, prepared: list[_Prepared], sure: bool = True) -> None:
+        """Message by message against the archive. ``sure=False``: staging may have
+        numbered a repeat as a first occurrence (see ``OccurrenceCounter``), so a message
+        whose match this ingest already claimed is renumbered too."""
         new: list[_Prepared] = []
         existing: list[tuple[_Prepared, int]] = []
         batch_fps: set[bytes] = set()
         batch_ids: set[tuple[int, str]] = set()
+        claimed: set[int] = set()
         for p in prepared:
             if p.msg_id is not None:
                 if (p.chat_id, p.msg_id) in batch_ids:
@@ -420,7 +424,11 @@ class MessageWriter:
                 found = None
                 while True:
                     hit = self._find_by_fingerprint(p)
-                    if p.fp in batch_fps or (hit is not None and hit[1] == self.source_id):
+                    if (
+                        p.fp in batch_fps
+                        or (hit is not None and hit[1] == self.source_id)
+                        or (hit is not None and not sure and self._claimed(hit[0], claimed))
+                    ):
                         p = self._renumbered(p)
                         continue
                     found = None if hit is None else hit[0]
@@ -433,8 +441,18 @@ class MessageWriter:
                 batch_fps.add(p.fp)
             elif found > 0:
                 existing.append((p, found))
+                claimed.add(found)
         self._insert_new(new)
         self._link_existing(existing)
+
+    def _claimed(self, message_id: int, claimed: set[int]) -> bool:
+        """Whether this ingest already matched an earlier message of its file to it."""
+        return message_id in claimed or bool(
+            self.store.one(
+                "SELECT 1 FROM message_sources WHERE message_id = ? AND source_id = ?",
+                (message_id, self.source_id),
+            )
+        )
 
     def _find_by_fingerprint(self, p: _Prepared) -> tuple[int, int] | None:
         """An archived message with this fingerprint: identical messages share their

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver import auditlog, blobs, identity, parsers
+from archiver import auditlog, blobs, identity, parsers, staging
 from archiver import ingest as ingest_module
 from archiver.archive import Archive
 from archiver.ingest import IngestOptions, IngestReport, ingest, ingest_merkle_root
@@ -61,6 +61,30 @@ def test_identical_messages_in_one_minute_stay_two(archive: Archive, tmp_path: P
     run(archive, write(tmp_path / "a.fake", *A))
     oks = archive.store.rows("SELECT occurrence FROM messages WHERE text = 'ok' ORDER BY id")
     assert [r["occurrence"] for r in oks] == [0, 1]
+
+
+def test_identical_messages_further_apart_than_the_staging_window_stay_two(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # staging numbers repeats within a bounded window; the writer catches the rest
+    monkeypatch.setattr(staging, "_OCCURRENCE_WINDOW", 2)
+    between = [f"2024-03-01T10:0{i}:00+00:00|Deal Desk|Dana|text|note {i}" for i in range(5)]
+    lines = [A[1], *between, A[1]]
+    export = write(tmp_path / "a.fake", *lines)
+    report = run(archive, export).sources[0]
+    assert (report.messages, report.new) == (7, 7)
+    oks = archive.store.rows("SELECT occurrence FROM messages WHERE text = 'ok' ORDER BY id")
+    assert [r["occurrence"] for r in oks] == [0, 1]
+    # a later export of the chat: each "ok" finds its own archived twin
+    signed = "2024-03-01T11:00:00+00:00|Deal Desk|Sam|text|Signed."
+    again = run(archive, write(tmp_path / "b.fake", *lines, signed)).sources[0]
+    assert (again.new, again.existing) == (1, 7)
+    linked = archive.store.rows(
+        "SELECT m.occurrence FROM message_sources s JOIN messages m ON m.id = s.message_id "
+        "WHERE s.source_id = ? AND m.text = 'ok' ORDER BY m.id",
+        (again.source_id,),
+    )
+    assert [r["occurrence"] for r in linked] == [0, 1]
 
 
 def test_overlapping_exports_merge_exactly(archive: Archive, tmp_path: Path) -> None:

@@ -1,0 +1,55 @@
+"""Staging's occurrence numbers: exact within a bounded memory, and honest beyond it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from archiver import staging
+from archiver.model import Message, Sender
+from archiver.staging import OccurrenceCounter
+
+DANA = Sender(key="dana", name="Dana")
+
+
+def ok(ts: int) -> tuple[Message, int]:
+    when = datetime.fromtimestamp(ts, UTC)
+    return Message("chat", "text", DANA, when, when.isoformat(), "ok"), ts
+
+
+def note(ts: int) -> tuple[Message, int]:
+    when = datetime.fromtimestamp(ts, UTC)
+    return Message("chat", "text", DANA, when, when.isoformat(), f"note {ts}"), ts
+
+
+@pytest.fixture(autouse=True)
+def small_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staging, "_OCCURRENCE_WINDOW", 3)
+
+
+def test_repeats_are_numbered_and_a_file_in_time_order_stays_sure() -> None:
+    counter = OccurrenceCounter()
+    numbers, sure = [], []
+    for m, ts in [ok(100), ok(100), *(note(t) for t in range(101, 120)), ok(120), ok(120)]:
+        numbers.append(counter.next(m, ts))
+        sure.append(counter.sure(ts))
+    assert numbers == [0, 1] + [0] * 19 + [0, 1]
+    assert all(sure)
+
+
+def test_a_repeat_in_both_generations_is_still_counted() -> None:
+    counter = OccurrenceCounter()
+    assert [counter.next(*ok(100)), counter.next(*note(101)), counter.next(*note(102))] == [0, 0, 0]
+    counter.next(*note(103))  # the young generation fills: the first three become old
+    assert counter.next(*ok(100)) == 1
+    assert counter.sure(100)
+
+
+def test_a_line_from_a_forgotten_second_is_not_sure() -> None:
+    counter = OccurrenceCounter()
+    for m, ts in [ok(100), *(note(t) for t in range(101, 108))]:
+        counter.next(m, ts)
+    assert counter.next(*ok(100)) == 0  # forgotten: the writer renumbers it
+    assert not counter.sure(100)
+    assert counter.sure(108) and not counter.sure(None)
