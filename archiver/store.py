@@ -204,7 +204,12 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN EXCLUSIVE" if exclusive else "BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN EXCLUSIVE" if exclusive else "BEGIN IMMEDIATE")
+        except DbError as exc:
+            if is_busy(exc):
+                raise busy(self.db_path) from None
+            raise
         self._depth = 1
         try:
             yield self

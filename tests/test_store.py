@@ -110,3 +110,18 @@ def test_a_command_started_during_an_exclusive_load_reports_the_archive_busy(
         assert later.store.one("SELECT count(*) FROM message_custodians") == 1
     finally:
         later.close()
+
+
+def test_a_write_while_another_command_writes_reports_the_archive_busy(
+    archive: Archive, tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.2)
+    other = second(tmp_path, key_file)
+    try:
+        with archive.store.bulk():
+            dangling(archive)
+            busy = pytest.raises(ArchiveBusy, match="is in use by another archiver command")
+            with busy, other.store.transaction():
+                pass
+    finally:
+        other.close()
