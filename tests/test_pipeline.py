@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from contextlib import closing
@@ -114,3 +115,10 @@ def _children() -> set[int]:
         if int(fields[1]) == os.getpid() and fields[0] != "Z":
             found.add(int(stat.parent.name))
     return found
+
+
+def test_batches_cross_a_one_mebibyte_pipe(tmp_path: Path) -> None:
+    stream = pipeline.start(job(export(tmp_path), 5))
+    assert isinstance(stream, pipeline.InChild)
+    assert fcntl.fcntl(stream._receiver.fileno(), fcntl.F_GETPIPE_SZ) == 1 << 20
+    assert len(run(stream)) > 1
