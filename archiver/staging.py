@@ -12,7 +12,7 @@ before).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from archiver import identity, textindex
@@ -27,10 +27,25 @@ _SECONDS_WINDOW = 100_000
 _EXTRA_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
+def _extra_encoder() -> Callable[[Any], str]:
+    """``_EXTRA_JSON.encode``, or the same C encoder built once instead of per call
+    (``JSONEncoder.encode`` builds it every time: 2.3 -> 1.3 us per Telegram message with
+    entities). The test suite holds both equal."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    quote = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or quote is None:
+        return _EXTRA_JSON.encode
+    iterencode = make(None, str, quote, None, ": ", ", ", True, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+encode_extra = _extra_encoder()
+
+
 def json_value(value: Any) -> str | None:
     if not value:
         return None
-    return _EXTRA_JSON.encode(value)
+    return encode_extra(value)
 
 
 class OccurrenceCounter:
@@ -131,7 +146,7 @@ class Stager:
         max_msg_id = self._max_msg_id
         keyed_of, occurrence_of = self.keyed, self.occurrences.next
         occurrence_sure = self.occurrences.sure
-        index_columns, encode_extra = textindex.index_columns, _EXTRA_JSON.encode
+        index_columns, encode_json = textindex.index_columns, encode_extra
         # by local chat number, like everything else here
         fingerprinters = [identity.fingerprinter(platform, key) for key in chats]
         next_seq: dict[int, int] = {}
@@ -225,7 +240,7 @@ class Stager:
                     0 if edited_at is None else int(edited_at.timestamp()),
                     m.reply_to or "",
                     m.forwarded_from or "",
-                    encode_extra(dict(extra)) if extra else "",
+                    encode_json(dict(extra)) if extra else "",
                     occ,
                     m.line or 0,
                 ]

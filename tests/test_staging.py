@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -53,3 +54,17 @@ def test_a_line_from_a_forgotten_second_is_not_sure() -> None:
     assert counter.next(*ok(100)) == 0  # forgotten: the writer renumbers it
     assert not counter.sure(100)
     assert counter.sure(108) and not counter.sure(None)
+
+
+EXTRAS: list[Any] = [
+    {"entities": [{"type": "plain", "text": "Trade "}, {"type": "link", "text": "https://x"}]},
+    {"z": 1, "a": [1.5, -0.0, 1e300, float("nan"), float("inf"), True, None]},
+    {"poll": {"question": "Préférez-vous ?", "answers": [{"text": "是", "voters": 2**70}]}},
+    {"when": date(2024, 3, 1), 'tab\tquote"': "line\nbreak \u2028 \x00"},
+    "plain string",
+]
+
+
+@pytest.mark.parametrize("value", EXTRAS)
+def test_extra_data_is_encoded_exactly_as_the_reference_encoder_does(value: Any) -> None:
+    assert staging.encode_extra(value) == staging._EXTRA_JSON.encode(value)

@@ -79,7 +79,11 @@ _MESSAGE_KEYS = _COMMON | {
 _PLAIN_MESSAGE = frozenset(
     {"id", "type", "date", "date_unixtime", "from", "from_id", "text", "text_entities"}
 )
-_FAST_KEYS = _PLAIN_MESSAGE | {"reply_to_message_id"}
+# What the fast path of _Chat.convert takes: plain text, a reply, a photo, an edit time.
+_FAST_KEYS = _PLAIN_MESSAGE | {
+    "reply_to_message_id", "photo", "photo_file_size", "width", "height", "edited",
+    "edited_unixtime",
+}  # fmt: skip
 _MEDIA_DETAILS = (
     "width", "height", "duration_seconds", "sticker_emoji", "performer", "title",
     "thumbnail", "thumbnail_file_size", "self_destruct_period_seconds", "media_spoiler",
@@ -344,32 +348,48 @@ class _Chat:
     def convert(self, m: Any, line: int | None) -> Record:
         """One exported message as a record.
 
-        The common case (current era, text, maybe a reply, from a sender seen before) is
-        built right here; everything else, and the first message of each sender, takes
-        ``_general`` (which fills the sender cache used here). Both give equal records.
+        The common case (current era, text, maybe a reply, a photo or an edit time, from a
+        sender seen before) is built right here; everything else, and the first message of
+        each sender, takes ``_general`` (which fills the sender cache used here). Both give
+        equal records (tests/parsers/test_telegram_json.py parses every fixture both ways).
         """
         try:
             if m.keys() <= _FAST_KEYS and m["type"] == "message":
                 sender, mine = self.fast_senders[(m["from_id"], m["from"])]
                 ts = int(m["date_unixtime"])
+                edited_at = None
+                if "edited" in m or "edited_unixtime" in m:
+                    # only an exact edit time after the pre-2020 placeholder
+                    edited = int(m["edited_unixtime"])
+                    if edited <= 2 * EPOCH_PLACEHOLDER_LIMIT:
+                        return self._general(m, line)
+                    edited_at = datetime.fromtimestamp(edited, UTC)
                 if ts > EPOCH_PLACEHOLDER_LIMIT:
                     if not mine:
                         self.all_mine = False
                     text = m["text"]
-                    extra: dict[str, Any] | None = None
+                    extra: dict[str, Any] = {}
                     if text.__class__ is not str:
-                        extra = {}
                         text, entities = _flatten(text, extra)
                         if entities is not None:
                             extra["entities"] = m.get("text_entities", entities)
+                    kind: Kind = "text"
+                    attachments: tuple[Attachment, ...] = ()
+                    if "photo" in m:
+                        kind, extra["media"] = "media", _details(m, "photo")
+                        a = attachment(m["photo"], None, None, m.get("photo_file_size"), "photo")
+                        attachments = (a,) if a else ()
+                    elif "width" in m or "height" in m or "photo_file_size" in m:
+                        return self._general(m, line)
                     mid = m.get("id")
                     reply = m.get("reply_to_message_id")
                     date = m.get("date")
                     return Message(
-                        self.key, "text", sender, datetime.fromtimestamp(ts, UTC),
+                        self.key, kind, sender, datetime.fromtimestamp(ts, UTC),
                         date if date.__class__ is str else str(m["date_unixtime"]), text,
-                        line, None if mid is None else str(mid), False, None, (),
-                        None if reply is None else str(reply), None, extra or None,
+                        line, None if mid is None else str(mid), edited_at is not None,
+                        edited_at, attachments, None if reply is None else str(reply), None,
+                        extra or None,
                     )  # fmt: skip
         except (KeyError, AttributeError, TypeError, ValueError):
             pass

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from archiver.errors import ParseError
 from archiver.model import Attachment, Chat, Message, Notice, Sender, Unparsed
+from archiver.parsers import telegram_json
 from archiver.parsers.telegram_json import TelegramJsonParser
 from tests.parsers.telegram_helpers import (
     FIXTURES,
+    REPO,
     SAMPLES,
     by_id,
     bytes_unit,
@@ -539,3 +544,37 @@ def test_sample_export_folder() -> None:
         == (folder / "files/trade_confirmation_TX-20931.pdf").stat().st_size
     )
     assert sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file()) < 200_000
+
+
+def _json_exports(tmp_path: Path) -> list[Path]:
+    generated = tmp_path / "generated.json"
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "gen_telegram.py"), "3000", str(generated)],
+        check=True,
+        capture_output=True,
+    )
+    return [
+        *sorted(FIXTURES.glob("*.json")),
+        *sorted(FIXTURES.glob("*/result.json")),
+        *sorted(SAMPLES.glob("*/result.json")),
+        generated,
+    ]
+
+
+def test_the_fast_path_gives_exactly_what_the_general_path_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exports = _json_exports(tmp_path)
+    fast = [
+        list(TelegramJsonParser().parse(file_unit(p, "result.json"), options())) for p in exports
+    ]
+    monkeypatch.setattr(telegram_json._Chat, "convert", telegram_json._Chat._general)
+    general = [
+        list(TelegramJsonParser().parse(file_unit(p, "result.json"), options())) for p in exports
+    ]
+    for path, got, want in zip(exports, fast, general, strict=True):
+        assert got == want, path
+    # the generated export exercises every shape the fast path takes
+    shapes = [m for m in fast[-1] if isinstance(m, Message)]
+    assert {m.kind for m in shapes} >= {"text", "media", "system"}
+    assert any(m.edited for m in shapes) and any(m.reply_to for m in shapes)
