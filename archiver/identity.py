@@ -119,35 +119,46 @@ class MerkleBuilder:
 
     def __init__(self) -> None:
         self._stack: list[tuple[int, bytes]] = []
-        self._block: list[bytes] = []
+        self._block = bytearray()  # the values of the block being filled, concatenated
+        self._in_block = 0
         self.count = 0
 
     def add(self, value: bytes) -> None:
+        self._block += value
+        self._in_block += 1
         self.count += 1
-        self._block.append(value)
-        if len(self._block) == MERKLE_BLOCK:
+        if self._in_block == MERKLE_BLOCK:
             self._push_block()
 
     def add_many(self, values: list[bytes]) -> None:
         start = 0
         while start < len(values):
-            room = MERKLE_BLOCK - len(self._block)
-            chunk = values[start : start + room]
-            self._block.extend(chunk)
+            chunk = values[start : start + MERKLE_BLOCK - self._in_block]
+            self._block += b"".join(chunk)
+            self._in_block += len(chunk)
             self.count += len(chunk)
             start += len(chunk)
-            if len(self._block) == MERKLE_BLOCK:
+            if self._in_block == MERKLE_BLOCK:
                 self._push_block()
 
     def add_packed(self, values: bytes) -> None:
-        """``add_many`` for 32-byte values given concatenated."""
+        """``add_many`` for 32-byte values given concatenated (no object per value)."""
         if len(values) % 32:
             raise ValueError("packed Merkle values must be 32 bytes each")
-        self.add_many([values[i : i + 32] for i in range(0, len(values), 32)])
+        view, n, start = memoryview(values), len(values) // 32, 0
+        while start < n:
+            take = min(MERKLE_BLOCK - self._in_block, n - start)
+            self._block += view[start * 32 : (start + take) * 32]
+            self._in_block += take
+            self.count += take
+            start += take
+            if self._in_block == MERKLE_BLOCK:
+                self._push_block()
 
     def _push_block(self) -> None:
-        level, digest = 0, hashlib.sha256(b"\x00" + b"".join(self._block)).digest()
-        self._block = []
+        level, digest = 0, hashlib.sha256(b"\x00" + self._block).digest()
+        self._block = bytearray()
+        self._in_block = 0
         while self._stack and self._stack[-1][0] == level:
             _, left = self._stack.pop()
             digest = _node(left, digest)
@@ -155,7 +166,7 @@ class MerkleBuilder:
         self._stack.append((level, digest))
 
     def root(self) -> str | None:
-        if self._block:
+        if self._in_block:
             self._push_block()
         if not self._stack:
             return None

@@ -17,14 +17,33 @@ def test_a_bound_keyer_gives_the_keyed_fingerprint() -> None:
     assert keyed(b"x") != identity.keyer(b"j" * 32)(b"x")
 
 
-def test_packed_merkle_leaves_give_the_same_root_across_blocks() -> None:
-    leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(2500)]
-    one_by_one = identity.merkle_root(leaves)
+def reference_root(values: list[bytes]) -> str:
+    """RFC 6962's Merkle tree hash over blocks of MERKLE_BLOCK values, recursively."""
+
+    def tree(leaves: list[bytes]) -> bytes:
+        if len(leaves) == 1:
+            return leaves[0]
+        k = 1 << ((len(leaves) - 1).bit_length() - 1)  # largest power of two below n
+        return hashlib.sha256(b"\x01" + tree(leaves[:k]) + tree(leaves[k:])).digest()
+
+    size = identity.MERKLE_BLOCK
+    blocks = [values[i : i + size] for i in range(0, len(values), size)]
+    return tree([hashlib.sha256(b"\x00" + b"".join(b)).digest() for b in blocks]).hex()
+
+
+@pytest.mark.parametrize("n", [1, 1023, 1024, 1025, 2500, 5 * 1024])
+def test_packed_merkle_leaves_give_the_rfc6962_root_across_blocks(n: int) -> None:
+    leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(n)]
+    assert identity.merkle_root(leaves) == reference_root(leaves)
     packed = identity.MerkleBuilder()
     packed.add_packed(b"".join(leaves[:700]))
     packed.add_packed(b"".join(leaves[700:]))
-    assert packed.count == 2500
-    assert packed.root() == one_by_one
+    assert packed.count == n
+    assert packed.root() == reference_root(leaves)
+    many = identity.MerkleBuilder()
+    many.add_many(leaves[:3])
+    many.add_many(leaves[3:])
+    assert many.root() == reference_root(leaves)
     with pytest.raises(ValueError, match="32 bytes each"):
         identity.MerkleBuilder().add_packed(b"x" * 33)
 
