@@ -207,7 +207,7 @@ def _ingest_unit(
     key = identity.tombstone_key(store.secret("archive_secret"))
     # A big export is parsed in a child process from here on, while this one hashes and
     # stores the original; a small one is parsed lazily, inline.
-    job = pipeline.Job(*found, parser.name, parse_options, BATCH, key)
+    job = pipeline.Job(*found, parser.name, parse_options, BATCH)
     if _text_bytes(unit) >= CHILD_PROCESS_BYTES:
         stream: pipeline.Stream = pipeline.start(job)
     else:

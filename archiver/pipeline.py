@@ -41,22 +41,20 @@ _DONE = object()
 
 @dataclass(frozen=True)
 class Job:
-    """What to parse and how: the export, the parser, its options, the batch size, and
-    ``key`` for the keyed fingerprints (it crosses into a forked child in memory only)."""
+    """What to parse and how: the export, the parser, its options, the batch size."""
 
     origin: Path
     kind: containers.Kind
     parser_name: str
     options: ParseOptions
     batch: int
-    key: bytes
 
 
 def parse_staged(job: Job) -> Generator[Item, None, None]:
     """Open the export, parse and stage it (what the child process runs)."""
     with containers.open_unit(job.origin, job.kind) as received:
         parser = next(p for p in parsers.all_parsers() if p.name == job.parser_name)
-        stager = Stager(parser.platform, job.key, received.unit.name)
+        stager = Stager(parser.platform, received.unit.name)
         yield from stager.batches(parser.parse(received.unit, job.options), job.batch)
 
 

@@ -1,9 +1,10 @@
 """Staging: what can be computed for a message without the database.
 
 Runs beside the parser (in a forked child for big exports, see ``pipeline``): the
-occurrence index that tells identical messages of one file apart, the fingerprint and
-its keyed form, the full-text columns, a proposed time-ordered id, and the whole
-``messages`` row ready to bind. Messages leave in ``Batch``es: columns of plain lists
+occurrence index that tells identical messages of one file apart, the fingerprint, the
+full-text columns, a proposed time-ordered id, and the whole ``messages`` row ready to
+bind. The keyed fingerprints (Merkle leaves) are the writer's: the archive's keys never
+enter the parser process. Messages leave in ``Batch``es: columns of plain lists
 that cross a process boundary as one ``marshal`` blob and that the writer binds after
 filling in four slots. Pure and sequential (occurrences and ids depend on what came
 before).
@@ -95,7 +96,6 @@ AttachmentRow = tuple[str, str | None, str | None, int | None, str | None]
 # str and int, which sqlcipher3 binds fast.
 ID, CHAT, SENDER, SEQ, FP, MSG_ID, KIND, SENDER_NAME, TS, TS_TEXT, TEXT = range(11)
 EDITED, EDITED_AT, REPLY_TO, FORWARDED_FROM, EXTRA, OCCURRENCE, LINE = range(11, 18)
-KEYED = 32  # bytes per keyed fingerprint in Batch.keyed
 
 
 class Batch(NamedTuple):
@@ -104,7 +104,7 @@ class Batch(NamedTuple):
     ``rows`` are ``messages`` rows (slots above) with a proposed id, the chat and the
     sender as local numbers (``Stager.chats`` order; senders from 1, 0 for none) and the
     ingest sequence left at 0: the writer replaces those four. ``fts`` are the full-text
-    rows ``[id, body, files, cjk]``; ``keyed`` the keyed fingerprints, concatenated;
+    rows ``[id, body, files, cjk]``;
     ``attachments`` by row index; ``senders`` the (key, name) pairs first used in this
     batch, numbered on from the previous batch; ``chats`` the local chat numbers
     present; ``ids_grow`` says that no platform message id in the batch can repeat one
@@ -115,7 +115,6 @@ class Batch(NamedTuple):
 
     rows: list[list[Any]]
     fts: list[list[Any]]
-    keyed: bytes
     attachments: dict[int, tuple[AttachmentRow, ...]]
     senders: list[tuple[str, str | None]]
     chats: list[int]
@@ -124,14 +123,12 @@ class Batch(NamedTuple):
 
 
 class Stager:
-    """Turns a file's records, in file order, into batches. ``key`` keys the
-    fingerprints that become Merkle leaves and tombstones (``identity.keyed``); ``name``
-    is the export's, for errors."""
+    """Turns a file's records, in file order, into batches. ``name`` is the export's,
+    for errors."""
 
-    def __init__(self, platform: str, key: bytes, name: str) -> None:
+    def __init__(self, platform: str, name: str) -> None:
         self.platform = platform
         self.name = name
-        self.keyed = identity.keyer(key)
         self.occurrences = OccurrenceCounter()
         self.chats: dict[str, int] = {}
         self._senders: dict[tuple[str, str | None], int] = {}
@@ -144,7 +141,7 @@ class Stager:
         Hot loop (a million messages is ~3 s here): everything is a local name."""
         platform, chats, senders = self.platform, self.chats, self._senders
         max_msg_id = self._max_msg_id
-        keyed_of, occurrence_of = self.keyed, self.occurrences.next
+        occurrence_of = self.occurrences.next
         occurrence_sure = self.occurrences.sure
         index_columns, encode_json = textindex.index_columns, encode_extra
         # by local chat number, like everything else here
@@ -153,13 +150,13 @@ class Stager:
         seq_limit = identity.SEQ_LIMIT
         last_ts = 0
         batch = _Open()
-        rows, fts_rows, keyed = batch.rows, batch.fts, batch.keyed
+        rows, fts_rows = batch.rows, batch.fts
         for m in records:
             if type(m) is not Message:
                 if rows:
                     yield batch.close()
                     batch = _Open()
-                    rows, fts_rows, keyed = batch.rows, batch.fts, batch.keyed
+                    rows, fts_rows = batch.rows, batch.fts
                     _bound(next_seq)
                 if type(m) is Chat and m.key not in chats:
                     chats[m.key] = len(chats)
@@ -246,12 +243,11 @@ class Stager:
                 ]
             )
             fts_rows.append([mid, body, files, cjk])
-            keyed.append(keyed_of(fp))
             batch.chats.add(chat)
             if len(rows) >= size:
                 yield batch.close()
                 batch = _Open()
-                rows, fts_rows, keyed = batch.rows, batch.fts, batch.keyed
+                rows, fts_rows = batch.rows, batch.fts
                 _bound(next_seq)
         if rows:
             yield batch.close()
@@ -269,13 +265,12 @@ class _Open:
     """A batch being filled."""
 
     __slots__ = (
-        "attachments", "chats", "fts", "ids_grow", "keyed", "occurrences_sure", "rows", "senders",
+        "attachments", "chats", "fts", "ids_grow", "occurrences_sure", "rows", "senders",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.rows: list[list[Any]] = []
         self.fts: list[list[Any]] = []
-        self.keyed: list[bytes] = []
         self.attachments: dict[int, tuple[AttachmentRow, ...]] = {}
         self.senders: list[tuple[str, str | None]] = []
         self.chats: set[int] = set()
@@ -286,7 +281,6 @@ class _Open:
         return Batch(
             self.rows,
             self.fts,
-            b"".join(self.keyed),
             self.attachments,
             self.senders,
             sorted(self.chats),

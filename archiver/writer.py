@@ -33,7 +33,6 @@ from archiver.staging import (
     EXTRA,
     FP,
     ID,
-    KEYED,
     KIND,
     LINE,
     MSG_ID,
@@ -333,7 +332,9 @@ class MessageWriter:
             row[CHAT] = chats[row[CHAT]]
             row[SENDER] = senders[row[SENDER]]
             row[SEQ] = seq
-        self._write(rows, batch.fts, batch.keyed, batch.attachments, per_chat)
+        fps = map(bytes.fromhex, [row[FP] for row in rows])
+        leaves = b"".join(map(self.keyed, fps))
+        self._write(rows, batch.fts, leaves, batch.attachments, per_chat)
 
     def _write(
         self,
@@ -375,7 +376,8 @@ class MessageWriter:
     def _prepared(self, batch: Batch) -> list[_Prepared]:
         chats, chat_keys = self._local_chats, self._local_chat_keys
         senders, sender_keys = self._local_senders, self._local_sender_keys
-        keyed, attachments = batch.keyed, batch.attachments
+        attachments, keyed = batch.attachments, self.keyed
+        fps = [bytes.fromhex(row[FP]) for row in batch.rows]
         return [
             _Prepared(
                 row,
@@ -384,8 +386,8 @@ class MessageWriter:
                 senders[row[SENDER]] or None,
                 chat_keys[row[CHAT]],
                 sender_keys[row[SENDER]],
-                bytes.fromhex(row[FP]),
-                keyed[i * KEYED : (i + 1) * KEYED],
+                fps[i],
+                keyed(fps[i]),
                 attachments.get(i, ()),
                 identity.id_second(row[ID]),
             )

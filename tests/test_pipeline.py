@@ -18,7 +18,6 @@ from archiver.parsers.base import ParseOptions
 from archiver.staging import Batch
 from tests.fakeparser import FakeParser
 
-KEY = b"k" * 32
 OPTIONS = ParseOptions(tz=ZoneInfo("UTC"))
 
 
@@ -96,7 +95,7 @@ def test_records_after_the_messages_still_arrive_in_order(tmp_path: Path) -> Non
 
 
 def job(path: Path, batch: int) -> pipeline.Job:
-    return pipeline.Job(path, "file", "fake", OPTIONS, batch, KEY)
+    return pipeline.Job(path, "file", "fake", OPTIONS, batch)
 
 
 def run(stream: pipeline.Stream) -> list[pipeline.Item]:
