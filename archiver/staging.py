@@ -103,23 +103,34 @@ class Batch(NamedTuple):
 
     ``rows`` are ``messages`` rows (slots above) with a proposed id, the chat and the
     sender as local numbers (``Stager.chats`` order; senders from 1, 0 for none) and the
-    ingest sequence left at 0: the writer replaces those four. ``fts`` are the full-text
-    rows ``[id, body, files, cjk]``;
-    ``attachments`` by row index; ``senders`` the (key, name) pairs first used in this
-    batch, numbered on from the previous batch; ``chats`` the local chat numbers
-    present; ``ids_grow`` says that no platform message id in the batch can repeat one
-    met before in the file (every id is greater than all earlier ones of its chat);
-    ``occurrences_sure`` that every occurrence index counts all earlier repeats in the
-    file (``OccurrenceCounter.sure``), else the writer checks the batch message by message.
+    ingest sequence left at 0: the writer replaces those four. ``fts`` holds, by row
+    index, the full-text columns ``[body, files, cjk]`` of the messages whose indexed
+    text is not their text as written (``textindex.index_columns``: non-ASCII text,
+    attachments); ``full_text_rows`` completes them. ``attachments`` by row index;
+    ``senders`` the (key, name) pairs first used in this batch, numbered on from the
+    previous batch; ``chats`` the local chat numbers present; ``ids_grow`` says that no
+    platform message id in the batch can repeat one met before in the file (every id is
+    greater than all earlier ones of its chat); ``occurrences_sure`` that every
+    occurrence index counts all earlier repeats in the file (``OccurrenceCounter.sure``),
+    else the writer checks the batch message by message.
     """
 
     rows: list[list[Any]]
-    fts: list[list[Any]]
+    fts: dict[int, list[str]]
     attachments: dict[int, tuple[AttachmentRow, ...]]
     senders: list[tuple[str, str | None]]
     chats: list[int]
     ids_grow: bool
     occurrences_sure: bool
+
+
+def full_text_rows(batch: Batch) -> list[list[Any]]:
+    """The ``messages_fts`` rows ``[id, body, files, cjk]`` of a batch, in row order: most
+    messages are indexed as written and cross from the parser without a second copy."""
+    full = [[row[ID], row[TEXT], "", ""] for row in batch.rows]
+    for index, columns in batch.fts.items():
+        full[index][1:] = columns
+    return full
 
 
 class Stager:
@@ -150,13 +161,13 @@ class Stager:
         seq_limit = identity.SEQ_LIMIT
         last_ts = 0
         batch = _Open()
-        rows, fts_rows = batch.rows, batch.fts
+        rows, indexed = batch.rows, batch.fts
         for m in records:
             if type(m) is not Message:
                 if rows:
                     yield batch.close()
                     batch = _Open()
-                    rows, fts_rows = batch.rows, batch.fts
+                    rows, indexed = batch.rows, batch.fts
                     _bound(next_seq)
                 if type(m) is Chat and m.key not in chats:
                     chats[m.key] = len(chats)
@@ -193,7 +204,8 @@ class Stager:
                 atts = tuple((a.name, a.path, a.mime, a.size, a.note) for a in m.attachments)
                 batch.attachments[len(rows)] = atts
                 names = " ".join(a[0] for a in atts)
-            body, files, cjk = index_columns(text, names)
+            if names or not text.isascii():
+                indexed[len(rows)] = list(index_columns(text, names))
             msg_id = m.msg_id
             fp = fingerprinters[chat](sender_key, ts, m.kind, text, occ, msg_id)
             if msg_id is not None:
@@ -242,12 +254,11 @@ class Stager:
                     m.line or 0,
                 ]
             )
-            fts_rows.append([mid, body, files, cjk])
             batch.chats.add(chat)
             if len(rows) >= size:
                 yield batch.close()
                 batch = _Open()
-                rows, fts_rows = batch.rows, batch.fts
+                rows, indexed = batch.rows, batch.fts
                 _bound(next_seq)
         if rows:
             yield batch.close()
@@ -270,7 +281,7 @@ class _Open:
 
     def __init__(self) -> None:
         self.rows: list[list[Any]] = []
-        self.fts: list[list[Any]] = []
+        self.fts: dict[int, list[str]] = {}
         self.attachments: dict[int, tuple[AttachmentRow, ...]] = {}
         self.senders: list[tuple[str, str | None]] = []
         self.chats: set[int] = set()

@@ -43,6 +43,7 @@ from archiver.staging import (
     TS,
     AttachmentRow,
     Batch,
+    full_text_rows,
     json_value,
 )
 from archiver.store import DbError, Store
@@ -289,26 +290,27 @@ class MessageWriter:
         per_chat = self._per_chat(batch)
         for chat_id, n in per_chat.items():
             self.chat_counts[chat_id]["messages"] += n
+        fts = full_text_rows(batch)
         if batch.occurrences_sure and all(self.chat_fresh[chat_id] for chat_id in per_chat):
             # Nothing archived can match in chats this export brings first: insert.
             if batch.ids_grow:
-                self._insert_staged(batch, per_chat)
+                self._insert_staged(batch, fts, per_chat)
                 return
             # A platform id that may repeat inside the file would trip the unique index;
             # then the batch rolls back to its savepoint and takes the careful path.
             # Prepared first: the attempt rewrites the four slots the careful path
             # fills again from what it resolved here.
-            prepared = self._prepared(batch)
+            prepared = self._prepared(batch, fts)
             try:
                 with self.store.transaction():
-                    self._insert_staged(batch, per_chat)
+                    self._insert_staged(batch, fts, per_chat)
                 return
             except DbError as exc:
                 if "UNIQUE" not in str(exc):
                     raise
             self._careful(prepared)
             return
-        self._careful(self._prepared(batch), sure=batch.occurrences_sure)
+        self._careful(self._prepared(batch, fts), sure=batch.occurrences_sure)
 
     def _per_chat(self, batch: Batch) -> dict[int, int]:
         """Messages per chat id in a batch (most batches hold one chat)."""
@@ -318,13 +320,13 @@ class MessageWriter:
         counted = Counter(row[CHAT] for row in batch.rows)
         return {chats[local]: n for local, n in counted.items()}
 
-    def _insert_staged(self, batch: Batch, per_chat: dict[int, int]) -> None:
+    def _insert_staged(self, batch: Batch, fts: list[list[Any]], per_chat: dict[int, int]) -> None:
         """A whole batch as staged: only the four slots staging could not fill."""
         rows = batch.rows
         if self._ids_taken(rows):
             seconds = [identity.id_second(row[ID]) for row in rows]
-            for row, fts, mid in zip(rows, batch.fts, self._allocate_ids(seconds), strict=True):
-                row[ID] = fts[0] = mid
+            for row, fts_row, mid in zip(rows, fts, self._allocate_ids(seconds), strict=True):
+                row[ID] = fts_row[0] = mid
         chats, senders = self._local_chats, self._local_senders
         seq = self._seq
         for row in rows:
@@ -334,7 +336,7 @@ class MessageWriter:
             row[SEQ] = seq
         fps = map(bytes.fromhex, [row[FP] for row in rows])
         leaves = b"".join(map(self.keyed, fps))
-        self._write(rows, batch.fts, leaves, batch.attachments, per_chat)
+        self._write(rows, fts, leaves, batch.attachments, per_chat)
 
     def _write(
         self,
@@ -373,7 +375,7 @@ class MessageWriter:
             is not None
         )
 
-    def _prepared(self, batch: Batch) -> list[_Prepared]:
+    def _prepared(self, batch: Batch, fts: list[list[Any]]) -> list[_Prepared]:
         chats, chat_keys = self._local_chats, self._local_chat_keys
         senders, sender_keys = self._local_senders, self._local_sender_keys
         attachments, keyed = batch.attachments, self.keyed
@@ -381,7 +383,7 @@ class MessageWriter:
         return [
             _Prepared(
                 row,
-                fts,
+                fts_row,
                 chats[row[CHAT]],
                 senders[row[SENDER]] or None,
                 chat_keys[row[CHAT]],
@@ -391,7 +393,7 @@ class MessageWriter:
                 attachments.get(i, ()),
                 identity.id_second(row[ID]),
             )
-            for i, (row, fts) in enumerate(zip(batch.rows, batch.fts, strict=True))
+            for i, (row, fts_row) in enumerate(zip(batch.rows, fts, strict=True))
         ]
 
     def _renumbered(self, p: _Prepared) -> _Prepared:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from archiver import staging
-from archiver.model import Message, Sender
-from archiver.staging import OccurrenceCounter
+from archiver.model import Attachment, Chat, Message, Sender
+from archiver.staging import Batch, OccurrenceCounter, Stager, full_text_rows
+from archiver.textindex import index_columns
 
 DANA = Sender(key="dana", name="Dana")
 
@@ -68,3 +69,23 @@ EXTRAS: list[Any] = [
 @pytest.mark.parametrize("value", EXTRAS)
 def test_extra_data_is_encoded_exactly_as_the_reference_encoder_does(value: Any) -> None:
     assert staging.encode_extra(value) == staging._EXTRA_JSON.encode(value)
+
+
+def test_full_text_rows_are_the_index_columns_of_every_message() -> None:
+    when = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    texts = ["Price is 101.5", "Straße Müller", "見積もりを送ります", "see file", ""]
+    photo = (Attachment(name="Term Sheet.PDF", path="files/ts.pdf"),)
+    records = [
+        Chat(platform="whatsapp", key="chat", title="Desk"),
+        *(
+            Message("chat", "text", DANA, when, "t", text, attachments=photo if i == 3 else ())
+            for i, text in enumerate(texts)
+        ),
+    ]
+    (batch,) = [b for b in Stager("whatsapp", "x").batches(records, 10) if isinstance(b, Batch)]
+    assert sorted(batch.fts) == [1, 2, 3]  # ASCII text without files crosses once
+    names = ["", "", "", "Term Sheet.PDF", ""]
+    assert full_text_rows(batch) == [
+        [row[staging.ID], *index_columns(text, name)]
+        for row, text, name in zip(batch.rows, texts, names, strict=True)
+    ]
