@@ -88,6 +88,11 @@ def ingest_step(name: str, path: Path, runs: int) -> dict[str, object]:
     code = NEW_ARCHIVE.format(root=str(root)) + INGEST.format(path=str(path))
     res = median_of(runs, code)
     res["messages_per_second"] = round(int(res["messages"]) / float(res["seconds"]))  # type: ignore[arg-type]
+    # writer and parser process together; an upper bound: their peaks need not coincide,
+    # and the forked child shares the interpreter's pages with the writer
+    res["both_processes_peak_rss_mb_at_most"] = round(
+        float(res["peak_rss_mb"]) + float(res["child_peak_rss_mb"]), 1  # type: ignore[arg-type]
+    )
     return res
 
 
