@@ -9,7 +9,6 @@ this group``); those are recognised by the system-phrase table, see ``_slot_even
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,58 +47,7 @@ phrases), keyed by its first three characters: a cheap dict miss for almost ever
 message, a ``startswith`` for the few that share three characters with one."""
 
 
-WHATSAPP_FIELDS = (
-    "chat_key", "kind", "sender", "sent_at", "sent_at_text", "text", "line", "msg_id",
-    "edited", "edited_at", "attachments", "reply_to", "forwarded_from", "extra",
-)  # fmt: skip
-
-
-def _message_factory() -> Callable[..., Message]:
-    """``make(chat_key, kind, sender, sent_at, sent_at_text, text, line, edited,
-    attachments, extra)``: a ``Message`` with WhatsApp's fixed fields (no id, no edit time,
-    no reply or forward links).
-
-    Performance: ``Message(...)`` (a frozen dataclass) costs about 1.0 µs, a third of the
-    whole per-message budget; filling the slots directly builds an equal instance in
-    0.5 µs. This is only done while ``Message`` is exactly the plain frozen, slotted
-    dataclass this code knows (same fields, no ``__post_init__``); otherwise the real
-    constructor is used, so a model change can cost speed but never correctness.
-    ``tests/parsers/test_whatsapp_internals.py`` checks both paths give equal records.
-    """
-    if (
-        getattr(Message, "__slots__", None) != WHATSAPP_FIELDS
-        or tuple(f.name for f in dataclasses.fields(Message)) != WHATSAPP_FIELDS
-        or hasattr(Message, "__post_init__")
-    ):
-        return construct_message
-    setters = [getattr(Message, name).__set__ for name in WHATSAPP_FIELDS]
-    (s_chat, s_kind, s_sender, s_sent, s_text_at, s_text, s_line, s_id, s_edited, s_edited_at,
-     s_att, s_reply, s_fwd, s_extra) = setters  # fmt: skip
-    new = object.__new__
-
-    def make(
-        chat_key: str,
-        kind: Kind,
-        sender: Sender | None,
-        sent_at: datetime,
-        sent_at_text: str,
-        text: str,
-        line: int,
-        edited: bool,
-        attachments: tuple[Attachment, ...],
-        extra: dict[str, Any] | None,
-    ) -> Message:
-        m = new(Message)
-        s_chat(m, chat_key), s_kind(m, kind), s_sender(m, sender), s_sent(m, sent_at)
-        s_text_at(m, sent_at_text), s_text(m, text), s_line(m, line), s_id(m, None)
-        s_edited(m, edited), s_edited_at(m, None), s_att(m, attachments), s_reply(m, None)
-        s_fwd(m, None), s_extra(m, extra)
-        return m
-
-    return make
-
-
-def construct_message(
+def make_message(
     chat_key: str,
     kind: Kind,
     sender: Sender | None,
@@ -111,12 +59,10 @@ def construct_message(
     attachments: tuple[Attachment, ...],
     extra: dict[str, Any] | None,
 ) -> Message:
-    """The same as ``make_message`` through the dataclass constructor."""
+    """A ``Message`` with WhatsApp's fixed fields: no id, no edit time, no reply or
+    forward links. (The hot path of ``builder`` calls ``Message`` itself.)"""
     return Message(chat_key, kind, sender, sent_at, sent_at_text, text, line, None, edited, None,
                    attachments, None, None, extra)  # fmt: skip
-
-
-make_message = _message_factory()
 
 
 @dataclass(frozen=True)
@@ -166,7 +112,7 @@ class RecordBuilder:
         key, who_of, kinds, slow = self.key, self._who.get, self.kinds, self._build
         trim, impossible = self._trim, self._impossible
         specials, exact, special_first = SPECIAL_STARTS, SINGLE_LINE_EXACT, SPECIAL_FIRST
-        make, ios = make_message, self.ios_like
+        new, ios = Message, self.ios_like
 
         def build(
             lineno: int,
@@ -192,8 +138,8 @@ class RecordBuilder:
                         kinds[kind] += 1
                         if who.extra or extra:
                             extra = {**(who.extra or {}), **(extra or {})}
-                        return make(key, kind, who.sender, dt, ts, "", lineno, False, attachments,
-                                    extra)  # fmt: skip
+                        return new(key, kind, who.sender, dt, ts, "", lineno, None, False, None,
+                                   attachments, None, None, extra)  # fmt: skip
                 if (
                     who is not None
                     and (starts is None or not body.startswith(starts))
@@ -204,7 +150,8 @@ class RecordBuilder:
                     and not (ios and body.startswith(who.repeat))
                 ):  # a plain text message: nothing in _build could apply
                     text = body if more is None else "\n".join([body, *more])
-                    return make(key, "text", who.sender, dt, ts, text, lineno, False, (), who.extra)
+                    return new(key, "text", who.sender, dt, ts, text, lineno, None, False, None, (),
+                               None, None, who.extra)  # fmt: skip
             return slow(line[start:], more, dt, ts, lineno)
 
         return build
