@@ -3,11 +3,10 @@
 Runs beside the parser (in a forked child for big exports, see ``pipeline``): the
 occurrence index that tells identical messages of one file apart, the fingerprint, the
 full-text columns, a proposed time-ordered id, and the whole ``messages`` row ready to
-bind. The keyed fingerprints (Merkle leaves) are the writer's: the archive's keys never
-enter the parser process. Messages leave in ``Batch``es: columns of plain lists
-that cross a process boundary as one ``marshal`` blob and that the writer binds after
-filling in four slots. Pure and sequential (occurrences and ids depend on what came
-before).
+bind. The keyed fingerprints (Merkle leaves) are the writer's: staging is given no key.
+Messages leave in ``Batch``es: columns of plain lists that cross a process boundary as
+one ``marshal`` blob and that the writer binds after filling in four slots. Pure and
+sequential (occurrences and ids depend on what came before).
 """
 
 from __future__ import annotations
