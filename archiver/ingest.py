@@ -41,12 +41,11 @@ BATCH = 5000
 # keeps up with exports of up to 400 bytes per message (the benchmark files have 108
 # and 348); what is left is stored after the last batch.
 EVIDENCE_CHUNKS_PER_BATCH = 4
-# Exports with more text than this are parsed in a child process beside the writer;
-# smaller ones are not worth the fork.
-CHILD_PROCESS_BYTES = 4 << 20
-# Exports with more text than this are written holding the archive exclusively when no
-# other command has it open (``Store.bulk``): every page written once instead of twice.
-EXCLUSIVE_BYTES = 4 << 20
+# A big export (more text than this) is parsed in a child process beside the writer and,
+# when no other command has the archive open, written holding it exclusively
+# (``Store.bulk``: every page written once instead of twice). Smaller ones are worth
+# neither the fork nor locking others out.
+BIG_EXPORT_BYTES = 4 << 20
 # WhatsApp caps an export at about 40,000 messages (10,000 with media).
 WHATSAPP_CAP_WARNING = 39_000
 
@@ -208,12 +207,10 @@ def _ingest_unit(
     # A big export is parsed in a child process from here on, while this one hashes and
     # stores the original; a small one is parsed lazily, inline.
     job = pipeline.Job(*found, parser.name, parse_options, BATCH)
-    if _text_bytes(unit) >= CHILD_PROCESS_BYTES:
-        stream: pipeline.Stream = pipeline.start(job)
-    else:
-        stream = pipeline.parse_staged(job)
+    big = _text_bytes(unit) >= BIG_EXPORT_BYTES
+    stream: pipeline.Stream = pipeline.start(job) if big else pipeline.parse_staged(job)
     with closing(stream):
-        _write_unit(archive, received, parser, stream, options, inv, source, key, progress)
+        _write_unit(archive, received, parser, stream, options, inv, source, key, big, progress)
 
 
 def _write_unit(
@@ -225,6 +222,7 @@ def _write_unit(
     inv: Invocation,
     source: SourceReport,
     key: bytes,
+    big: bool,
     progress: Progress | None,
 ) -> None:
     store = archive.store
@@ -233,7 +231,7 @@ def _write_unit(
     source.sha256 = sha
     now_dt = inv.now()
     now = int(now_dt.timestamp())
-    with store.bulk(exclusive=_text_bytes(unit) >= EXCLUSIVE_BYTES):
+    with store.bulk(exclusive=big):
         custodian_id = _custodian_id(store, options.custodian)
         earlier = store.execute(
             "SELECT id, counts FROM sources WHERE sha256 = ? AND custodian_id IS ?",

@@ -153,7 +153,8 @@ class Stager:
         max_msg_id = self._max_msg_id
         occurrence_of = self.occurrences.next
         occurrence_sure = self.occurrences.sure
-        index_columns, encode_json = textindex.index_columns, encode_extra
+        index_columns, as_written = textindex.index_columns, textindex.indexed_as_written
+        encode_json = encode_extra
         # by local chat number, like everything else here
         fingerprinters = [identity.fingerprinter(platform, key) for key in chats]
         next_seq: dict[int, int] = {}
@@ -195,7 +196,8 @@ class Stager:
                     sender_no = senders[(sender_key, sender_name)] = len(senders) + 1
                     batch.senders.append((sender_key, sender_name))
             occ = occurrence_of(m, ts)
-            if m.msg_id is None and not occurrence_sure(ts):
+            msg_id = m.msg_id
+            if msg_id is None and not occurrence_sure(ts):
                 batch.occurrences_sure = False
             text = m.text
             names = ""
@@ -203,9 +205,8 @@ class Stager:
                 atts = tuple((a.name, a.path, a.mime, a.size, a.note) for a in m.attachments)
                 batch.attachments[len(rows)] = atts
                 names = " ".join(a[0] for a in atts)
-            if names or not text.isascii():
+            if not as_written(text, names):
                 indexed[len(rows)] = list(index_columns(text, names))
-            msg_id = m.msg_id
             fp = fingerprinters[chat](sender_key, ts, m.kind, text, occ, msg_id)
             if msg_id is not None:
                 # ids_grow: every platform id greater than all earlier ones of its chat

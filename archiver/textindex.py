@@ -35,6 +35,11 @@ def bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+def indexed_as_written(text: str, file_names: str = "") -> bool:
+    """Whether ``index_columns`` gives ``(text, "", "")``: ASCII text, no file names."""
+    return not file_names and text.isascii()
+
+
 def index_columns(text: str, file_names: str = "") -> tuple[str, str, str]:
     """(body, files, cjk) as fed to the ``messages_fts`` index.
 

@@ -301,9 +301,10 @@ class MessageWriter:
             # Prepared first: the attempt rewrites the four slots the careful path
             # fills again from what it resolved here.
             prepared = self._prepared(batch, fts)
+            leaves = b"".join(p.keyed for p in prepared)
             try:
                 with self.store.transaction():
-                    self._insert_staged(batch, fts, per_chat)
+                    self._insert_staged(batch, fts, per_chat, leaves)
                 return
             except DbError as exc:
                 if "UNIQUE" not in str(exc):
@@ -320,8 +321,15 @@ class MessageWriter:
         counted = Counter(row[CHAT] for row in batch.rows)
         return {chats[local]: n for local, n in counted.items()}
 
-    def _insert_staged(self, batch: Batch, fts: list[list[Any]], per_chat: dict[int, int]) -> None:
-        """A whole batch as staged: only the four slots staging could not fill."""
+    def _insert_staged(
+        self,
+        batch: Batch,
+        fts: list[list[Any]],
+        per_chat: dict[int, int],
+        leaves: bytes | None = None,
+    ) -> None:
+        """A whole batch as staged: only the four slots staging could not fill (and the
+        Merkle leaves, unless the careful path's preparation already has them)."""
         rows = batch.rows
         if self._ids_taken(rows):
             seconds = [identity.id_second(row[ID]) for row in rows]
@@ -334,8 +342,8 @@ class MessageWriter:
             row[CHAT] = chats[row[CHAT]]
             row[SENDER] = senders[row[SENDER]]
             row[SEQ] = seq
-        fps = map(bytes.fromhex, [row[FP] for row in rows])
-        leaves = b"".join(map(self.keyed, fps))
+        if leaves is None:
+            leaves = b"".join(map(self.keyed, map(bytes.fromhex, [row[FP] for row in rows])))
         self._write(rows, fts, leaves, batch.attachments, per_chat)
 
     def _write(

@@ -22,8 +22,7 @@ def fake_parsers(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
     in the forked child process, written holding the archive exclusively."""
     monkeypatch.setattr(parsers, "all_parsers", lambda: [FakeTelegramParser(), FakeParser()])
     if request.param == "child-process":
-        monkeypatch.setattr(ingest_module, "CHILD_PROCESS_BYTES", 0)
-        monkeypatch.setattr(ingest_module, "EXCLUSIVE_BYTES", 0)
+        monkeypatch.setattr(ingest_module, "BIG_EXPORT_BYTES", 0)
 
 
 def write(path: Path, *lines: str) -> Path:

@@ -203,7 +203,7 @@ def test_a_big_ingest_under_a_rollback_journal_writes_no_plaintext(
     assert run(archive, first, date_order="dmy").sources[0].new == 3000
     # the second export's pages join the first's: their old content goes to the journal
     second = big_export(tmp_path / "WhatsApp Chat with Big Desk.txt", 60_000)
-    assert second.stat().st_size >= ingest_module.EXCLUSIVE_BYTES
+    assert second.stat().st_size >= ingest_module.BIG_EXPORT_BYTES
     probe = TempFileProbe(canary.encode(), every=20)
     archive.store.conn.set_progress_handler(probe, 20_000)
     report = run(archive, second, date_order="dmy").sources[0]
