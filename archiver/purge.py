@@ -12,25 +12,29 @@ written out. ``secure_delete`` is on for the whole run, so freed pages are zeroe
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from archiver import auditlog, blobs, ftsindex, identity, signing
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
-from archiver.errors import Refused
+from archiver.errors import ArchiveBusy, InputError, Refused
 from archiver.keyring import write_secret_file
-from archiver.redaction import redact_source
+from archiver.redaction import delete_original, redact_source
 from archiver.retention import Evaluator, active_policy, iter_facts
 from archiver.store import Store
 
 BATCH = 2000
+LOCK_NAME = "purge.lock"
 # Above this many deletions, FTS5's per-row secure-delete (about 80 us a message) costs
 # more than rewriting the whole index once: the rows are then deleted plainly and the
 # index is merged into fresh pages ('optimize'), the old pages zeroed by secure_delete.
@@ -64,10 +68,15 @@ class PurgePlan:
         }
 
 
-def make_plan(archive: Archive, as_of: datetime, progress: Progress | None = None) -> PurgePlan:
+def make_plan(
+    archive: Archive,
+    as_of: datetime,
+    progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
+) -> PurgePlan:
     store = archive.store
-    policy = active_policy(store)
-    ev = Evaluator(store, policy, archive.default_tz)
+    ev = evaluator or Evaluator(store, active_policy(store), archive.default_tz)
+    policy = ev.policy
     titles = {int(r[0]): r[1] or r[2] for r in store.execute("SELECT id, title, key FROM chats")}
     plan = PurgePlan(as_of, policy.version, ev.holds.names)
     for facts in iter_facts(store):
@@ -93,9 +102,69 @@ def dry_run(
 ) -> dict[str, Any]:
     with archive.store.transaction():
         plan = make_plan(archive, as_of, progress)
-        summary = plan.summary() | {"executed": False}
+        summary = plan.summary() | {
+            "executed": False,
+            "interrupted_purges": unfinished(archive.store),
+        }
         auditlog.append(archive.store, inv, details=summary)
     return summary
+
+
+# Audit actions that cannot change what a rule or a hold covers. Every command appends
+# its audit entry in the transaction of its effect, so an entry by any other action (or
+# one added later and not listed here) means the decisions must be made again.
+DECISION_NEUTRAL_ACTIONS = frozenset(
+    {
+        "audit", "audit.head", "audit.export", "backup", "chats", "export", "hold.list",
+        "hold.show", "key.list", "key.public", "policy.explain", "policy.list", "policy.show",
+        "purge", "purge.batch", "purge.start", "retention.forecast", "search", "show",
+        "status", "people.list", "verify", "verify-signed",
+    }
+)  # fmt: skip
+
+
+class _Decider:
+    """Decides, inside each batch's own transaction, which planned messages may still be
+    deleted: the facts are read again and the rules and holds are those in force then
+    (the evaluator is rebuilt whenever another command changed anything since). A hold
+    placed while a purge runs therefore protects every message it reported held."""
+
+    def __init__(self, archive: Archive, evaluator: Evaluator, as_of: datetime, seen: int) -> None:
+        self.archive = archive
+        self.as_of = as_of
+        self.seen = seen
+        self.evaluator = evaluator
+        self.newly_held: Counter[str] = Counter()
+        self.no_longer_due = 0
+
+    def _current(self, store: Store) -> Evaluator:
+        neutral = ",".join(f"'{a}'" for a in sorted(DECISION_NEUTRAL_ACTIONS))
+        latest = int(store.one("SELECT coalesce(max(seq), 0) FROM audit_log"))
+        changed = store.one(
+            f"SELECT 1 FROM audit_log WHERE seq > ? AND outcome = 'ok' "
+            f"AND action NOT IN ({neutral}) LIMIT 1",
+            (self.seen,),
+        )
+        self.seen = latest
+        if changed:
+            self.evaluator = Evaluator(store, active_policy(store), self.archive.default_tz)
+        return self.evaluator
+
+    def still_deletable(self, store: Store, batch: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        ev = self._current(store)
+        keep = []
+        for facts in iter_facts(store, [mid for mid, _ in batch]):
+            held_by = ev.holds.held_by(facts)
+            if held_by:
+                for name in held_by:
+                    self.newly_held[name] += 1
+                continue
+            rule = ev.due(facts, self.as_of)
+            if rule is None:
+                self.no_longer_due += 1
+                continue
+            keep.append((facts.id, rule))
+        return keep
 
 
 def execute(
@@ -105,9 +174,13 @@ def execute(
     *,
     allow_future: bool = False,
     certificate: Path | None = None,
+    certificate_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Delete every deletable message (never a held one) and certify it."""
+    """Delete every deletable message (never a held one) and certify it.
+
+    First certifies any purge an earlier run left unfinished (killed mid-way): every
+    committed deletion ends up in a signed certificate."""
     store = archive.store
     now = inv.now()
     ahead = as_of > now
@@ -119,96 +192,221 @@ def execute(
         )
     if certificate is not None and certificate.exists():
         raise Refused(f"{certificate} already exists; choose a new certificate file")
-    store.execute("PRAGMA secure_delete = ON")
-    with store.transaction():
-        plan = make_plan(archive, as_of)
-        if plan.policy_version is None:
-            raise Refused(
-                "no retention policy is loaded; nothing can be purged (see `archiver policy load`)"
-            )
-        previous = store.one(
-            "SELECT certificate_sha256 FROM purges WHERE certificate_sha256 IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1"
+    if certificate_dir is not None and not certificate_dir.is_dir():
+        raise InputError(
+            f"--certificate-dir {certificate_dir} is not a directory; create it first "
+            f"(mkdir -m 700 {certificate_dir})"
         )
-        purge_id = int(
-            store.execute(
-                "INSERT INTO purges(executed_at, as_of, ahead_of_time, policy_version, counts, "
-                "previous_sha256) VALUES (?, ?, ?, ?, '{}', ?)",
-                (
-                    int(now.timestamp()),
-                    int(as_of.timestamp()),
-                    int(ahead),
-                    plan.policy_version,
-                    previous,
-                ),
-            ).lastrowid
-        )
-        auditlog.append(
-            store,
-            inv,
-            action="purge.start",
-            details={"purge_id": purge_id, **plan.summary(), "ahead_of_time": ahead},
-        )
-        bulk = len(plan.deletable) > BULK_FTS_DELETE
-        if bulk:
-            _fts_secure_delete(store, on=False)
-    key = identity.tombstone_key(store.secret("archive_secret"))
-    spans: dict[int, set[int]] = {}
-    keyed_fps: list[str] = []
-    attachment_shas: set[str] = set()
-    for start in range(0, len(plan.deletable), BATCH):
-        batch = plan.deletable[start : start + BATCH]
+    with purge_lock(archive):
+        recovered = [
+            _certify(archive, purge_id, inv, certificate_dir, interrupted=True)
+            for purge_id in unfinished(store)
+        ]
+        store.execute("PRAGMA secure_delete = ON")
         with store.transaction():
-            _delete_batch(
-                store, batch, purge_id, int(now.timestamp()), key, spans, keyed_fps, attachment_shas
+            evaluator = Evaluator(store, active_policy(store), archive.default_tz)
+            plan = make_plan(archive, as_of, evaluator=evaluator)
+            if plan.policy_version is None:
+                raise Refused(
+                    "no retention policy is loaded; nothing can be purged "
+                    "(see `archiver policy load`)"
+                )
+            purge_id = int(
+                store.execute(
+                    "INSERT INTO purges(executed_at, as_of, ahead_of_time, policy_version, "
+                    "counts, previous_sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        int(now.timestamp()),
+                        int(as_of.timestamp()),
+                        int(ahead),
+                        plan.policy_version,
+                        json.dumps(_planned(plan)),
+                        _latest_certificate(store),
+                    ),
+                ).lastrowid
             )
-            auditlog.append(
+            start = auditlog.append(
                 store,
                 inv,
-                action="purge.batch",
-                details={"purge_id": purge_id, "batch": start // BATCH + 1, "deleted": len(batch)},
+                action="purge.start",
+                details={"purge_id": purge_id, **plan.summary(), "ahead_of_time": ahead},
             )
-        if progress:
-            progress(len(batch))
+            if len(plan.deletable) > BULK_FTS_DELETE:
+                _fts_secure_delete(store, on=False)
+        decider = _Decider(archive, evaluator, as_of, start.seq)
+        key = identity.tombstone_key(store.secret("archive_secret"))
+        for first in range(0, len(plan.deletable), BATCH):
+            with store.transaction():
+                batch = decider.still_deletable(store, plan.deletable[first : first + BATCH])
+                _delete_batch(store, batch, purge_id, int(now.timestamp()), key)
+                store.execute(
+                    "UPDATE purges SET counts = ? WHERE id = ?",
+                    (json.dumps(_planned(plan, decider)), purge_id),
+                )
+                auditlog.append(
+                    store,
+                    inv,
+                    action="purge.batch",
+                    details={
+                        "purge_id": purge_id,
+                        "batch": first // BATCH + 1,
+                        "deleted": len(batch),
+                        "kept_on_recheck": len(plan.deletable[first : first + BATCH]) - len(batch),
+                    },
+                )
+            if progress:
+                progress(min(BATCH, len(plan.deletable) - first))
+        result = _certify(archive, purge_id, inv, certificate_dir, certificate=certificate)
+    return {
+        **plan.summary(),
+        **result,
+        "executed": True,
+        "would_delete": len(plan.deletable),
+        "recovered": recovered,
+    }
+
+
+def _planned(plan: PurgePlan, decider: _Decider | None = None) -> dict[str, Any]:
+    """What a running purge records about its plan (and what re-checks kept since), so
+    that the certificate of a purge killed mid-way can still say what was held."""
+    held = Counter(plan.held)
+    if decider is not None:
+        held.update(decider.newly_held)
+    return {
+        "holds_checked": plan.holds,
+        "examined": plan.examined,
+        "planned": len(plan.deletable),
+        "held": dict(sorted(held.items())),
+        "held_but_otherwise_deletable": plan.held_would_delete
+        + (sum(decider.newly_held.values()) if decider else 0),
+        "no_longer_due_on_recheck": decider.no_longer_due if decider else 0,
+    }
+
+
+def _latest_certificate(store: Store) -> str | None:
+    value = store.one(
+        "SELECT certificate_sha256 FROM purges WHERE certificate_sha256 IS NOT NULL "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    return None if value is None else str(value)
+
+
+def unfinished(store: Store) -> list[int]:
+    """Purges that deleted (or began to) but never wrote their certificate: killed."""
+    return [
+        int(r[0])
+        for r in store.execute("SELECT id FROM purges WHERE certificate IS NULL ORDER BY id")
+    ]
+
+
+@contextmanager
+def purge_lock(archive: Archive) -> Iterator[None]:
+    """One purge at a time per archive; a lock the kernel releases when its holder dies,
+    so a purge left unfinished by a killed process is told from one still running."""
+    path = archive.path / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveBusy(
+                f"another `archiver purge --execute` is running on {archive.path}; "
+                "run this again when it has finished"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _certify(
+    archive: Archive,
+    purge_id: int,
+    inv: Invocation,
+    certificate_dir: Path | None,
+    *,
+    certificate: Path | None = None,
+    interrupted: bool = False,
+) -> dict[str, Any]:
+    """Finish a purge: restore the index's secure-delete, remove orphaned media, redact or
+    delete the originals it touched, and sign a certificate of every deletion it committed
+    (read back from its tombstones, so a purge killed mid-way is certified as well)."""
+    store = archive.store
+    now = inv.now()
     with store.transaction():
-        if bulk or not _fts_secure_delete_is_on(store):
-            # Also after an interrupted bulk purge: no deleted term may stay in the index.
+        (row,) = store.rows("SELECT * FROM purges WHERE id = ?", (purge_id,))
+        planned = json.loads(row["counts"])
+        if not _fts_secure_delete_is_on(store):
+            # After a bulk delete (or one interrupted): no deleted term may stay in the index.
             store.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
             _fts_secure_delete(store, on=True)
-        orphans = _remove_orphans(store, attachment_shas)
-        purged_keyed = {bytes.fromhex(k) for k in keyed_fps}
+        media = {
+            str(r[0])
+            for r in store.execute("SELECT sha256 FROM purge_media WHERE purge_id = ?", (purge_id,))
+        }
+        orphans = _remove_orphans(store, media)
+        spans: dict[int, set[int]] = {}
+        for source_id, line in store.execute(
+            "SELECT source_id, line FROM purge_lines WHERE purge_id = ?1 UNION "
+            # A purge killed before purge_lines existed: its lines are unknown (line 0).
+            "SELECT DISTINCT source_id, 0 FROM tombstones WHERE purge_id = ?1 AND source_id "
+            "NOT IN (SELECT source_id FROM purge_lines WHERE purge_id = ?1)",
+            (purge_id,),
+        ):
+            spans.setdefault(int(source_id), set()).add(int(line))
+        keyed_fps = [
+            bytes(r[0])
+            for r in store.execute(
+                "SELECT keyed_fingerprint FROM tombstones WHERE purge_id = ? "
+                "ORDER BY message_id, version",
+                (purge_id,),
+            )
+        ]
+        purged_keyed = set(keyed_fps)
         originals = [
-            redact_source(store, source_id, lines, attachment_shas, purged_keyed)
+            redact_source(store, source_id, lines, media, purged_keyed)
+            if 0 not in lines
+            else delete_original(
+                store, source_id, "a purged message has no line in it to redact by"
+            )
             for source_id, lines in sorted(spans.items())
         ]
+        deleted = _deleted_counts(store, purge_id)
         counts = {
-            "deleted": len(plan.deletable),
-            "by_rule": dict(sorted(plan.by_rule.items())),
-            "by_chat": dict(sorted(plan.by_chat.items())),
-            "held": dict(sorted(plan.held.items())),
-            "held_but_otherwise_deletable": plan.held_would_delete,
+            **deleted,
+            "held": planned.get("held", {}),
+            "held_but_otherwise_deletable": planned.get("held_but_otherwise_deletable", 0),
+            "no_longer_due_on_recheck": planned.get("no_longer_due_on_recheck", 0),
             "attachments_removed": orphans,
             "originals_deleted": sum(1 for o in originals if o["outcome"] == "deleted"),
             "originals_redacted": sum(1 for o in originals if o["outcome"] == "redacted"),
         }
+        held = counts["held"]
         payload = {
             "purge_id": purge_id,
-            "executed_at": auditlog.format_time(now),
-            "as_of": auditlog.format_time(as_of),
-            "ahead_of_time": ahead,
-            "policy_version": plan.policy_version,
-            "policy_sha256": active_policy(store).sha256(),
+            "executed_at": auditlog.format_time(_at(row["executed_at"])),
+            "as_of": auditlog.format_time(_at(row["as_of"])),
+            "ahead_of_time": bool(row["ahead_of_time"]),
+            "policy_version": row["policy_version"],
+            "policy_sha256": _policy_sha(store, row["policy_version"]),
             "holds_checked": [
-                {"name": name, "held_messages": plan.held.get(name, 0)} for name in plan.holds
+                {"name": name, "held_messages": held.get(name, 0)}
+                for name in planned.get("holds_checked", [])
             ],
             "counts": counts,
             "originals": originals,
             "tombstones": {
                 "keyed_with": "BLAKE2b-256 keyed with a secret held only inside the archive",
-                "fingerprints": keyed_fps,
+                "fingerprints": [fp.hex() for fp in keyed_fps],
             },
-            "previous_certificate_sha256": previous,
+            "previous_certificate_sha256": row["previous_sha256"],
         }
+        if interrupted:
+            payload["interrupted"] = {
+                "note": "the purge was stopped before it finished; this certificate covers "
+                "every deletion it had committed",
+                "certified_at": auditlog.format_time(now),
+                "certified_by": inv.user,
+            }
         doc = signing.sign_document(store, archive.archive_id, "purge-certificate", payload, now)
         data = signing.dumps(doc)
         digest = hashlib.sha256(data).hexdigest()
@@ -216,40 +414,79 @@ def execute(
             "UPDATE purges SET counts = ?, certificate = ?, certificate_sha256 = ? WHERE id = ?",
             (json.dumps(counts), data.decode(), digest, purge_id),
         )
+        store.execute("DELETE FROM purge_lines WHERE purge_id = ?", (purge_id,))
+        store.execute("DELETE FROM purge_media WHERE purge_id = ?", (purge_id,))
         auditlog.append(
             store,
             inv,
+            action="purge.recovered" if interrupted else None,
             details={
                 "purge_id": purge_id,
-                "ahead_of_time": ahead,
+                "ahead_of_time": bool(row["ahead_of_time"]),
                 "certificate_sha256": digest,
                 **counts,
             },
         )
     store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    written = []
+    if certificate_dir is not None:
+        name = f"purge-{now.strftime('%Y%m%dT%H%M%SZ')}-{purge_id}.json"
+        certificate = certificate_dir / name
     if certificate is not None:
         write_secret_file(certificate, data)
+        written.append(str(certificate))
     return {
         "purge_id": purge_id,
-        "executed": True,
-        "ahead_of_time": ahead,
         "certificate_sha256": digest,
-        **plan.summary(),
+        "certificate_file": written[0] if written else None,
+        "ahead_of_time": bool(row["ahead_of_time"]),
         **counts,
         "originals": originals,
     }
 
 
+def _at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _policy_sha(store: Store, version: int) -> str | None:
+    value = store.one("SELECT sha256 FROM policy_sets WHERE version = ?", (version,))
+    return None if value is None else str(value)
+
+
+def _deleted_counts(store: Store, purge_id: int) -> dict[str, Any]:
+    """What a purge deleted, from its tombstones (one per version; counted per message)."""
+    by_rule = {
+        str(rule): int(n)
+        for rule, n in store.execute(
+            "SELECT rule, count(DISTINCT message_id) FROM tombstones WHERE purge_id = ? "
+            "GROUP BY rule ORDER BY rule",
+            (purge_id,),
+        )
+    }
+    by_chat: Counter[str] = Counter()
+    for title, n in store.execute(
+        "SELECT coalesce(c.title, c.key, t.chat_id), count(DISTINCT t.message_id) "
+        "FROM tombstones t LEFT JOIN chats c ON c.id = t.chat_id WHERE t.purge_id = ? "
+        "GROUP BY t.chat_id",
+        (purge_id,),
+    ):
+        by_chat[str(title)] += int(n)
+    return {
+        "deleted": sum(by_rule.values()),
+        "by_rule": by_rule,
+        "by_chat": dict(sorted(by_chat.items())),
+    }
+
+
 def _delete_batch(
-    store: Store,
-    batch: list[tuple[int, str]],
-    purge_id: int,
-    now: int,
-    key: bytes,
-    spans: dict[int, set[int]],
-    keyed_fps: list[str],
-    attachment_shas: set[str],
+    store: Store, batch: list[tuple[int, str]], purge_id: int, now: int, key: bytes
 ) -> None:
+    """Tombstones first, then the messages and everything hanging off them. What the
+    purge must finish later (lines of stored originals to redact, media that may now be
+    orphaned) is recorded in the same transaction, so a killed purge can be finished."""
+    if not batch:
+        return
     ids = [mid for mid, _ in batch]
     rule_of = dict(batch)
     q = ",".join("?" * len(ids))
@@ -260,6 +497,7 @@ def _delete_batch(
     ):
         versions.setdefault(int(mid), []).append((int(version), bytes(fp)))
     tombs = []
+    lines: set[tuple[int, int]] = set()
     keyed_of = identity.keyer(key)
     for mid, fp, version, chat_id, msg_id, source_id, line, sent_at, seq in store.execute(
         f"SELECT id, fingerprint, version, chat_id, msg_id, source_id, source_line, sent_at, "
@@ -267,35 +505,25 @@ def _delete_batch(
         ids,
     ).fetchall():
         for v, vfp in [*versions.get(int(mid), []), (int(version), bytes(fp))]:
-            keyed = keyed_of(vfp)
             tombs.append(
-                (
-                    mid,
-                    v,
-                    keyed,
-                    chat_id,
-                    msg_id,
-                    source_id,
-                    seq,
-                    sent_at,
-                    rule_of[mid],
-                    purge_id,
-                    now,
-                )
-            )
-            keyed_fps.append(keyed.hex())
-        if line is not None:
-            spans.setdefault(int(source_id), set()).add(int(line))
+                (mid, v, keyed_of(vfp), chat_id, msg_id, source_id, seq, sent_at,
+                 rule_of[mid], purge_id, now)
+            )  # fmt: skip
+        lines.add((int(source_id), int(line or 0)))
     for source_id, line in store.execute(
         f"SELECT source_id, line FROM message_sources WHERE message_id IN ({q})", ids
     ).fetchall():
-        if line is not None:
-            spans.setdefault(int(source_id), set()).add(int(line))
-    for (sha,) in store.execute(
-        f"SELECT sha256 FROM attachments WHERE message_id IN ({q}) AND sha256 IS NOT NULL", ids
-    ).fetchall():
-        attachment_shas.add(sha)
+        lines.add((int(source_id), int(line or 0)))
     conn = store.conn
+    conn.executemany(
+        "INSERT OR IGNORE INTO purge_lines(purge_id, source_id, line) VALUES (?, ?, ?)",
+        [(purge_id, s, n) for s, n in sorted(lines)],
+    )
+    conn.execute(
+        f"INSERT OR IGNORE INTO purge_media(purge_id, sha256) SELECT ?, sha256 FROM attachments "
+        f"WHERE message_id IN ({q}) AND sha256 IS NOT NULL",
+        [purge_id, *ids],
+    )
     conn.executemany(
         "INSERT INTO tombstones(message_id, version, keyed_fingerprint, chat_id, msg_id, "
         "source_id, ingest_seq, sent_at, rule, purge_id, purged_at) "

@@ -217,6 +217,20 @@ def _delete_original(store: Store, source: dict[str, Any], why: str) -> dict[str
     }
 
 
+def delete_original(store: Store, source_id: int, why: str) -> dict[str, Any]:
+    """Delete one stored original outright (when no redacted copy can be proven)."""
+    (source,) = store.rows("SELECT * FROM sources WHERE id = ?", (source_id,))
+    if source["status"] == "purged":
+        return {
+            "source_id": source_id,
+            "name": source["name"],
+            "original_sha256": source["sha256"],
+            "outcome": "deleted",
+            "why": "already deleted by an earlier purge",
+        }
+    return _delete_original(store, source, why)
+
+
 def redact_source(
     store: Store,
     source_id: int,

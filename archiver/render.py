@@ -426,15 +426,35 @@ def holds(rows: list[dict[str, Any]]) -> None:
 
 
 def purge_report(report: dict[str, Any]) -> None:
+    for done in report.get("recovered", []):
+        line(
+            f"Purge {done['purge_id']} had been interrupted: its {done['deleted']} committed "
+            f"deletion(s) are now certified (sha256 {done['certificate_sha256']})"
+        )
+        if done.get("certificate_file"):
+            line(f"  certificate written to {done['certificate_file']}")
     if report.get("executed"):
         ahead = " AHEAD OF TIME" if report.get("ahead_of_time") else ""
         line(f"Purge {report['purge_id']}{ahead} as of {report['as_of']}")
         line(f"  deleted {report['deleted']} message(s)")
+        changed = report["would_delete"] - report["deleted"]
+        if changed:
+            line(
+                f"  kept {changed} planned message(s): a hold or policy change made while the "
+                "purge ran covers them"
+            )
         line(f"  originals deleted {report['originals_deleted']}")
         line(f"  originals redacted {report['originals_redacted']}")
         line(f"  media removed {report['attachments_removed']}")
         line(f"  certificate sha256 {report['certificate_sha256']}")
+        if report.get("certificate_file"):
+            line(f"  certificate written to {report['certificate_file']}")
     else:
+        for purge_id in report.get("interrupted_purges", []):
+            warning(
+                f"purge {purge_id} was interrupted before its certificate was written; the "
+                "next `archiver purge --execute` certifies its deletions"
+            )
         line(
             f"Dry run as of {report['as_of']} (policy version {report['policy_version']}): "
             f"{report['would_delete']} of {report['examined']} message(s) would be deleted"

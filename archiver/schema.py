@@ -315,4 +315,28 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        5,
+        "a purge records what it must finish, so a killed purge can be certified",
+        [
+            # Lines of stored originals whose messages a running purge deleted (0: the
+            # message had no line, so the original cannot be redacted and is deleted),
+            # and media it may have orphaned. Filled in each batch's transaction, emptied
+            # when the purge's certificate is written.
+            """CREATE TABLE purge_lines (
+                purge_id  INTEGER NOT NULL REFERENCES purges(id),
+                source_id INTEGER NOT NULL REFERENCES sources(id),
+                line      INTEGER NOT NULL,
+                PRIMARY KEY (purge_id, source_id, line)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE purge_media (
+                purge_id INTEGER NOT NULL REFERENCES purges(id),
+                sha256   TEXT NOT NULL,
+                PRIMARY KEY (purge_id, sha256)
+            ) WITHOUT ROWID""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -8,6 +8,7 @@ from pathlib import Path
 from archiver import ftsindex, textindex
 from archiver.archive import Archive, open_archive
 from archiver.keyring import Secret
+from archiver.schema import SCHEMA_VERSION
 from tests.conftest import inv
 
 
@@ -52,17 +53,20 @@ def test_an_archive_from_schema_2_is_upgraded_with_an_audit_entry(
         store.execute("DELETE FROM messages_fts_config WHERE k = 'automerge'")
         store.execute("ALTER TABLE blob_chunks DROP COLUMN size")
         store.execute("ALTER TABLE blob_chunks DROP COLUMN codec")
+        store.execute("DROP TABLE purge_lines")
+        store.execute("DROP TABLE purge_media")
         store.execute("PRAGMA user_version = 2")
     archive.close()
     secret = Secret("keyfile", key_file.read_bytes(), "t")
     reopened = open_archive(tmp_path / "archive", secret, inv("status"))
     try:
-        assert reopened.store.schema_version == 4
+        assert reopened.store.schema_version == SCHEMA_VERSION
         automerge = reopened.store.one("SELECT v FROM messages_fts_config WHERE k = 'automerge'")
         assert automerge == 16
         entries = reopened.store.rows("SELECT action, details FROM audit_log ORDER BY seq DESC")
-        assert [e["action"] for e in entries[:2]] == ["migrate", "migrate"]
-        assert json.loads(entries[1]["details"]) == {
+        upgrades = SCHEMA_VERSION - 2
+        assert [e["action"] for e in entries[: upgrades + 1]] == ["migrate"] * upgrades + ["init"]
+        assert json.loads(entries[upgrades - 1]["details"]) == {
             "version": 3,
             "title": "full-text index merges sixteen segments at a time",
         }

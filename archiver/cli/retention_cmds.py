@@ -312,6 +312,12 @@ def hold_release(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the signed purge certificate to this new file.",
 )
+@click.option(
+    "--certificate-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the certificate into this existing directory, named "
+    "purge-<UTC time>-<purge id>.json (safe for several runs a day).",
+)
 @json_option
 @click.pass_context
 def purge(
@@ -322,6 +328,7 @@ def purge(
     execute: bool,
     allow_future: bool,
     certificate: Path | None,
+    certificate_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Apply the loaded retention policy: a dry run unless --execute.
@@ -329,13 +336,18 @@ def purge(
     Never deletes a message under an active hold or before its longest retention ends.
     Executing leaves tombstones, redacts or deletes stored originals, and writes a
     signed certificate (check it with `archiver verify-signed`). Runs unattended.
+    Each batch is decided again in its own transaction, so a hold placed while the
+    purge runs protects what it holds. A purge that was killed is certified by the
+    next `--execute` before it plans anew.
 
     \b
     Example:
       archiver purge
       ARCHIVER_KEY_FILE=/etc/archiver/purge.key archiver purge --execute --json \\
-          --certificate /var/log/archiver/purge-$(date +%F).json
+          --certificate-dir /var/log/archiver/certificates
     """
+    if certificate is not None and certificate_dir is not None:
+        raise click.UsageError("give --certificate or --certificate-dir, not both")
     show = sys.stderr.isatty() and not as_json
 
     def action(a: Archive, inv: Invocation) -> dict[str, object]:
@@ -348,6 +360,7 @@ def purge(
                     inv,
                     allow_future=allow_future,
                     certificate=certificate,
+                    certificate_dir=certificate_dir,
                     progress=advance,
                 )
             return purge_lib.dry_run(a, when, inv, progress=advance)
