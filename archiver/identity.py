@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Callable, Iterable
 
 from archiver import crypto
@@ -68,6 +70,42 @@ def fingerprinter(
         return h.digest()
 
     return fingerprint_of
+
+
+# Marks that WhatsApp inserts on one device and not another (LRM, RLM, the bidi
+# isolates and embeddings, zero-width characters, BOM), and runs of white space.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
+_SPACE = re.compile(r"\s+")
+
+
+def comparable_text(text: str) -> str:
+    """A message text as every device shows it: NFC, without invisible marks, white space
+    collapsed. Used to recognise one message in exports from different phones."""
+    return _SPACE.sub(" ", _INVISIBLE.sub("", unicodedata.normalize("NFC", text))).strip()
+
+
+def content_key(
+    platform: str, sender_key: str | None, sent_ts: int | None, kind: str, text: str
+) -> bytes:
+    """What one message is whatever conversation, file, custodian or device it arrives
+    in: platform, sender, the minute it was sent (Android exports have no seconds),
+    kind and comparable text. Two messages with the same content key in one minute are
+    told apart by their order. Tombstones keep it keyed (``keyed``), so a purged message
+    is recognised under any chat title, file name or custodian."""
+    minute = "" if sent_ts is None else str(sent_ts // 60)
+    canonical = (
+        f"archiver-content-v1\x1f{platform}\x1f{sender_key or ''}\x1f{minute}\x1f{kind}"
+        f"\x1f{comparable_text(text)}"
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).digest()
+
+
+def same_moment(a: int | None, b: int | None) -> bool:
+    """Whether two sent times can be one message seen by two devices: equal, or in the
+    same minute with one of them given to the minute only (seconds 00)."""
+    if a is None or b is None:
+        return a is b
+    return a == b or (a // 60 == b // 60 and (a % 60 == 0 or b % 60 == 0))
 
 
 def tombstone_key(archive_secret: bytes) -> bytes:

@@ -81,6 +81,7 @@ class SourceReport(WriteCounts):
     date_order: str | None = None
     date_order_evidence: str | None = None
     notices: list[dict[str, Any]] = field(default_factory=list)
+    chats_decided: list[dict[str, Any]] = field(default_factory=list)
     merkle_root: str | None = None
     error: str | None = None
 
@@ -100,7 +101,14 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         totals = {
             k: sum(getattr(s, k) for s in self.sources)
-            for k in ("messages", "new", "existing", "new_versions", "previously_purged")
+            for k in (
+                "messages",
+                "new",
+                "existing",
+                "new_versions",
+                "previously_purged",
+                "cross_device",
+            )
         }
         return {
             "sources": [s.as_dict() for s in self.sources],
@@ -240,12 +248,17 @@ def _write_unit(
         if earlier is not None:
             source.status = "already-ingested"
             source.source_id = int(earlier[0])
-            source.messages = int(json.loads(earlier[1]).get("messages", 0))
-            source.existing = source.messages
+            _already_ingested(store, source, json.loads(earlier[1]))
             auditlog.append(
                 store,
                 inv,
-                details={"source": source.name, "sha256": sha, "outcome": "already-ingested"},
+                details={
+                    "source": source.name,
+                    "sha256": sha,
+                    "outcome": "already-ingested",
+                    "archived": source.existing,
+                    "previously_purged": source.previously_purged,
+                },
             )
             return
         # The original is stored a few chunks per batch of messages, so the parser child
@@ -286,7 +299,7 @@ def _write_unit(
                     notices.append(dataclasses.asdict(item))
                 elif isinstance(item, ParseFacts):
                     facts.update(item.facts)
-            writer.flush_unparsed()
+            writer.finish()
             for _ in evidence:
                 pass
         notices.extend(_completeness_notices(parser.platform, writer, facts, notices))
@@ -316,6 +329,23 @@ def _write_unit(
                 "merkle_format": identity.MERKLE_FORMAT,
             },
         )
+
+
+def _already_ingested(store: Store, source: SourceReport, counts: dict[str, Any]) -> None:
+    """The summary row of an export whose bytes this custodian ingested before: of the
+    messages it held, how many are still archived and how many were purged since (or
+    were already purged when it was first ingested)."""
+    source.messages = int(counts.get("messages", 0))
+    held = int(counts.get("new", 0)) + int(counts.get("existing", 0))
+    live = int(
+        store.one(
+            "SELECT (SELECT count(*) FROM messages WHERE source_id = ?1) + "
+            "(SELECT count(*) FROM message_sources WHERE source_id = ?1)",
+            (source.source_id,),
+        )
+    )
+    source.existing = live
+    source.previously_purged = int(counts.get("previously_purged", 0)) + max(0, held - live)
 
 
 def _insert_source(
@@ -443,6 +473,7 @@ def _fill_report(
 ) -> None:
     for name in COUNT_FIELDS:
         setattr(source, name, getattr(writer.counts, name))
+    source.chats_decided = [d.as_dict() for d in writer.chat_decisions]
     source.date_order = facts.get("date_order")
     source.date_order_evidence = facts.get("date_order_evidence")
     source.notices = notices

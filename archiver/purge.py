@@ -490,24 +490,31 @@ def _delete_batch(
     ids = [mid for mid, _ in batch]
     rule_of = dict(batch)
     q = ",".join("?" * len(ids))
-    versions: dict[int, list[tuple[int, bytes]]] = {}
-    for mid, version, fp in store.execute(
-        f"SELECT message_id, version, fingerprint FROM message_versions WHERE message_id IN ({q})",
+    versions: dict[int, list[tuple[int, bytes, str, str]]] = {}
+    for mid, version, fp, kind, text in store.execute(
+        "SELECT message_id, version, fingerprint, kind, text FROM message_versions "
+        f"WHERE message_id IN ({q})",
         ids,
     ):
-        versions.setdefault(int(mid), []).append((int(version), bytes(fp)))
+        versions.setdefault(int(mid), []).append((int(version), bytes(fp), kind, text))
     tombs = []
     lines: set[tuple[int, int]] = set()
     keyed_of = identity.keyer(key)
-    for mid, fp, version, chat_id, msg_id, source_id, line, sent_at, seq in store.execute(
-        f"SELECT id, fingerprint, version, chat_id, msg_id, source_id, source_line, sent_at, "
-        f"ingest_seq FROM messages WHERE id IN ({q})",
+    for (
+        mid, fp, version, chat_id, msg_id, source_id, line, sent_at, seq, kind, text, platform,
+        sender,
+    ) in store.execute(
+        "SELECT m.id, m.fingerprint, m.version, m.chat_id, m.msg_id, m.source_id, "
+        "m.source_line, m.sent_at, m.ingest_seq, m.kind, m.text, c.platform, p.key "
+        "FROM messages m JOIN chats c ON c.id = m.chat_id "
+        f"LEFT JOIN participants p ON p.id = m.sender_id WHERE m.id IN ({q})",
         ids,
-    ).fetchall():
-        for v, vfp in [*versions.get(int(mid), []), (int(version), bytes(fp))]:
+    ).fetchall():  # fmt: skip
+        for v, vfp, vkind, vtext in [*versions.get(int(mid), []), (int(version), fp, kind, text)]:
+            content = identity.content_key(platform, sender, sent_at, vkind, vtext)
             tombs.append(
-                (mid, v, keyed_of(vfp), chat_id, msg_id, source_id, seq, sent_at,
-                 rule_of[mid], purge_id, now)
+                (mid, v, keyed_of(bytes(vfp)), chat_id, msg_id, source_id, seq, sent_at,
+                 rule_of[mid], purge_id, now, keyed_of(content))
             )  # fmt: skip
         lines.add((int(source_id), int(line or 0)))
     for source_id, line in store.execute(
@@ -526,8 +533,8 @@ def _delete_batch(
     )
     conn.executemany(
         "INSERT INTO tombstones(message_id, version, keyed_fingerprint, chat_id, msg_id, "
-        "source_id, ingest_seq, sent_at, rule, purge_id, purged_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "source_id, ingest_seq, sent_at, rule, purge_id, purged_at, keyed_content) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         tombs,
     )
     ftsindex.unindex(store, ids)

@@ -193,6 +193,13 @@ def ingest_report(report: dict[str, Any]) -> None:
                 f"{s['name']}: {s['new_versions']} message(s) changed since an earlier "
                 "export; kept as new versions"
             )
+        for d in s.get("chats_decided", []):
+            chat_decision(s["name"], d)
+        if s.get("cross_device"):
+            line(
+                f"{s['name']}: {s['cross_device']} message(s) are the same messages exported "
+                "from another phone (times to the minute there): merged, both sources kept"
+            )
         for n in s["notices"]:
             chat = f" [{n['chat_key']}]" if n.get("chat_key") else ""
             warning(f"{s['name']}{chat}: {n['message']}")
@@ -205,6 +212,25 @@ def ingest_report(report: dict[str, Any]) -> None:
         f"{len(report['sources'])} export(s): {t['new']} new message(s), {t['existing']} already "
         f"archived, {t['previously_purged']} previously purged, {report['failed']} failed"
     )
+
+
+_DECIDED = {
+    "shared-messages": "shares {shared} message(s) with it",
+    "participants": "same title, {shared} participant(s) in common, no overlap in time",
+    "title": "same title; one of the two has no messages",
+}
+
+
+def chat_decision(source: str, d: dict[str, Any]) -> None:
+    """How an export's chat was matched to the archive's conversations."""
+    why = _DECIDED.get(d["how"])
+    if why is not None:
+        line(
+            f"{source}: chat {d['export_chat']!r} is archived chat {d['chat_id']} "
+            f"{d['chat']!r} ({why.format(shared=d['shared'])})"
+        )
+    if d.get("note"):
+        warning(f"{source}: chat {d['export_chat']!r}: {d['note']}")
 
 
 def chats(rows: list[dict[str, Any]]) -> None:

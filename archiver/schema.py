@@ -339,4 +339,22 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        6,
+        "chat identity by evidence: content keys on tombstones, merged chats",
+        [
+            # The keyed content key of a purged message (identity.content_key): blocks it
+            # from coming back under another chat title, file name, custodian or device.
+            # Tombstones written before this migration have none and match by fingerprint.
+            """ALTER TABLE tombstones ADD COLUMN keyed_content BLOB""",
+            # A chat merged into another by `archiver chats merge`: its messages moved to
+            # `merged_into`; its names still count for holds (a hold never narrows).
+            """ALTER TABLE chats ADD COLUMN merged_into INTEGER REFERENCES chats(id)""",
+            # The chat whose key a moved message was fingerprinted under (NULL: chat_id).
+            """ALTER TABLE messages ADD COLUMN origin_chat_id INTEGER REFERENCES chats(id)""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]

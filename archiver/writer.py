@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from archiver import ftsindex, identity
+from archiver import chat_identity, ftsindex, identity
 from archiver.attaching import AttachmentWriter
+from archiver.chat_identity import ChatDecision
 from archiver.errors import ParseError
 from archiver.model import Chat, Unparsed
 from archiver.parsers.base import ExportUnit
@@ -44,7 +46,6 @@ from archiver.staging import (
     AttachmentRow,
     Batch,
     full_text_rows,
-    json_value,
 )
 from archiver.store import DbError, Store
 
@@ -90,6 +91,7 @@ class WriteCounts:
     existing: int = 0
     new_versions: int = 0
     previously_purged: int = 0
+    cross_device: int = 0
     attachments: int = 0
     attachments_stored: int = 0
     attachments_missing: int = 0
@@ -190,12 +192,24 @@ class MessageWriter:
         self._insert_sql = insert_message_sql(source_id, custodian_id, now)
         self.files = AttachmentWriter(store, unit, now, self.counts)
         self._unparsed: list[tuple[Any, ...]] = []
+        # Chats whose identity waits for evidence (their first batch), by local number.
+        self._tombstone_key = tombstone_key
+        self._pending: dict[int, Chat] = {}
+        self._local_of: dict[str, int] = {}
+        # Local chats archived under another key than the parser's: staged fingerprints
+        # are computed again with the archived chat's key.
+        self._refingerprint: dict[int, Callable[..., bytes]] = {}
+        self.chat_decisions: list[ChatDecision] = []
+        self._tombstones_claimed: set[int] = set()
 
     @staticmethod
     def _has_tombstones(store: Store) -> bool:
         return store.one("SELECT 1 FROM tombstones LIMIT 1") is not None
 
     def _purged(self, p: _Prepared) -> bool:
+        """Whether ``p`` was purged: by platform id, by fingerprint, or (a message without
+        platform id) by its content key in this chat, which recognises it whatever title,
+        file name, custodian or phone it arrives from. Repeats pair up in order."""
         if self.tombstone_key is None:
             return False
         if p.msg_id is not None and self.store.one(
@@ -203,44 +217,97 @@ class MessageWriter:
             (p.chat_id, p.msg_id),
         ):
             return True
-        keyed = p.keyed
-        return (
-            self.store.one("SELECT 1 FROM tombstones WHERE keyed_fingerprint = ?", (keyed,))
-            is not None
+        if self.store.one("SELECT 1 FROM tombstones WHERE keyed_fingerprint = ?", (p.keyed,)):
+            return True
+        if p.msg_id is not None or p.ts is None:
+            return False
+        lo = identity.id_base(p.ts // 60 * 60)
+        content = self.keyed(
+            identity.content_key(self.platform, p.sender_key, p.ts, p.kind, p.text)
         )
+        for message_id, sent in self.store.execute(
+            "SELECT message_id, sent_at FROM tombstones WHERE message_id >= ? AND "
+            "message_id < ? AND chat_id = ? AND version = 1 AND keyed_content = ? "
+            "ORDER BY message_id",
+            (lo, lo + identity.id_base(60), p.chat_id, content),
+        ).fetchall():
+            if identity.same_moment(p.ts, sent) and message_id not in self._tombstones_claimed:
+                self._tombstones_claimed.add(int(message_id))
+                return True
+        return False
 
     # -- chats and people --
 
-    def add_chat(self, chat: Chat) -> int:
-        row = self.store.execute(
-            "SELECT id, title FROM chats WHERE platform = ? AND key = ?", (chat.platform, chat.key)
-        ).fetchone()
-        if row is None:
-            cur = self.store.execute(
-                "INSERT INTO chats(platform, key, title, type, extra) VALUES (?, ?, ?, ?, ?)",
-                (chat.platform, chat.key, chat.title, chat.type, json_value(dict(chat.extra))),
-            )
-            chat_id = int(cur.lastrowid)
-            fresh = True
+    def add_chat(self, chat: Chat) -> None:
+        """A chat the export announces. A conversation without platform ids (WhatsApp)
+        is identified by evidence when its first messages arrive (``chat_identity``)."""
+        if chat.key in self._local_of:
+            return
+        local = self._local_of[chat.key] = len(self._local_chats)
+        self._local_chats.append(0)
+        self._local_chat_keys.append(chat.key)
+        if chat.platform in chat_identity.BY_EVIDENCE:
+            self._pending[local] = chat
         else:
-            chat_id = int(row[0])
-            if row[1] is None and chat.title is not None:
-                self.store.execute("UPDATE chats SET title = ? WHERE id = ?", (chat.title, chat_id))
-            # Nothing can match in a chat with no messages and no tombstones: the fast path.
-            fresh = (
-                self.store.one("SELECT 1 FROM messages WHERE chat_id = ? LIMIT 1", (chat_id,))
-                is None
-                and self.store.one("SELECT 1 FROM tombstones WHERE chat_id = ? LIMIT 1", (chat_id,))
-                is None
-            )
-        if chat.key not in self.chat_ids:
-            self._local_chats.append(chat_id)
-            self._local_chat_keys.append(chat.key)
-        self.chat_ids[chat.key] = chat_id
+            self._settle(local, chat_identity.by_platform_id(self.store, chat))
+
+    def _settle(self, local: int, decision: ChatDecision) -> None:
+        chat_id = decision.chat_id
+        self._local_chats[local] = chat_id
+        if decision.key != self._local_chat_keys[local]:
+            self._local_chat_keys[local] = decision.key
+            self._refingerprint[local] = identity.fingerprinter(self.platform, decision.key)
+        self.chat_ids[decision.export_key] = chat_id
+        # Nothing can match in a chat with no messages and no tombstones: the fast path.
+        fresh = (
+            self.store.one("SELECT 1 FROM messages WHERE chat_id = ? LIMIT 1", (chat_id,)) is None
+            and self.store.one("SELECT 1 FROM tombstones WHERE chat_id = ? LIMIT 1", (chat_id,))
+            is None
+        )
         self.chat_fresh.setdefault(chat_id, fresh)
         self.chat_counts.setdefault(chat_id, {"messages": 0, "new": 0, "senders": 0})
+        self.chat_decisions.append(decision)
         self.counts.chats = len(self.chat_ids)
-        return chat_id
+
+    def _settle_by_evidence(self, batch: Batch) -> None:
+        """Decide the pending chats of a batch from their messages in it."""
+        keys = self._local_sender_keys
+        for local in batch.chats:
+            chat = self._pending.pop(local, None)
+            if chat is None:
+                continue
+            samples = [
+                (row[TS] or None, keys[row[SENDER]], row[KIND], row[TEXT])
+                for row in batch.rows
+                if row[CHAT] == local
+            ]
+            self._settle(
+                local,
+                chat_identity.by_evidence(self.store, chat, samples, self._tombstone_key),
+            )
+
+    def _restage_fingerprints(self, batch: Batch) -> None:
+        keys = self._local_sender_keys
+        for row in batch.rows:
+            again = self._refingerprint.get(row[CHAT])
+            if again is not None:
+                row[FP] = again(
+                    keys[row[SENDER]],
+                    row[TS] or None,
+                    row[KIND],
+                    row[TEXT],
+                    row[OCCURRENCE],
+                    row[MSG_ID] or None,
+                ).hex()
+
+    def finish(self) -> None:
+        """Settle chats that brought no message (by title) and write what is buffered."""
+        for local, chat in sorted(self._pending.items()):
+            self._settle(
+                local, chat_identity.by_evidence(self.store, chat, [], self._tombstone_key)
+            )
+        self._pending.clear()
+        self.flush_unparsed()
 
     def _participant(self, key: str, name: str | None) -> int:
         pid = self._participants.get(key)
@@ -265,19 +332,25 @@ class MessageWriter:
     # -- unparsed input --
 
     def add_unparsed(self, item: Unparsed) -> None:
-        chat_id = self.chat_ids.get(item.chat_key) if item.chat_key else None
-        self._unparsed.append((self.source_id, chat_id, item.line, item.reason, item.raw))
+        self._unparsed.append((item.chat_key, item.line, item.reason, item.raw))
         self.counts.unparsed += 1
         if len(self._unparsed) >= 1000:
             self.flush_unparsed()
 
     def flush_unparsed(self) -> None:
-        if self._unparsed:
+        """Write buffered unparsed input; rows of a chat still waiting for its identity
+        stay buffered (``finish`` settles every chat, then writes the rest)."""
+        waiting = {self._local_chat_keys[local] for local in self._pending}
+        ready = [u for u in self._unparsed if u[0] not in waiting]
+        if ready:
             self.store.conn.executemany(
                 "INSERT INTO unparsed(source_id, chat_id, line, reason, raw) VALUES (?,?,?,?,?)",
-                self._unparsed,
+                [
+                    (self.source_id, self.chat_ids.get(key) if key else None, *rest)
+                    for key, *rest in ready
+                ],
             )
-            self._unparsed.clear()
+            self._unparsed = [u for u in self._unparsed if u[0] in waiting]
 
     # -- messages --
 
@@ -285,6 +358,10 @@ class MessageWriter:
         for key, name in batch.senders:
             self._local_senders.append(self._participant(key, name))
             self._local_sender_keys.append(key)
+        if self._pending:
+            self._settle_by_evidence(batch)
+        if self._refingerprint:
+            self._restage_fingerprints(batch)
         rows = batch.rows
         self.counts.messages += len(rows)
         per_chat = self._per_chat(batch)
@@ -445,6 +522,10 @@ class MessageWriter:
                         continue
                     found = None if hit is None else hit[0]
                     break
+            if found is None and p.msg_id is None:
+                found = self._seen_by_another_device(p, claimed)
+                if found is not None:
+                    self.counts.cross_device += 1
             if found is None:
                 if self._purged(p):
                     self.counts.previously_purged += 1
@@ -456,6 +537,31 @@ class MessageWriter:
                 claimed.add(found)
         self._insert_new(new)
         self._link_existing(existing)
+
+    def _seen_by_another_device(self, p: _Prepared, claimed: set[int]) -> int | None:
+        """The archived message of this chat that is ``p`` as another phone exported it:
+        same sender, kind and comparable text in the same minute, one of the two times
+        given to the minute only (Android) or both equal (a chat merged after its
+        messages were fingerprinted). Repeats in one minute pair up in order."""
+        if p.ts is None:
+            return None
+        lo = identity.id_base(p.ts // 60 * 60)
+        want = identity.content_key(self.platform, p.sender_key, p.ts, p.kind, p.text)
+        for mid, sent, sender, kind, text, source_id in self.store.execute(
+            "SELECT m.id, m.sent_at, pa.key, m.kind, m.text, m.source_id FROM messages m "
+            "LEFT JOIN participants pa ON pa.id = m.sender_id "
+            "WHERE m.id >= ? AND m.id < ? AND m.chat_id = ? ORDER BY m.id",
+            (lo, lo + identity.id_base(60), p.chat_id),
+        ).fetchall():
+            if (
+                source_id == self.source_id
+                or not identity.same_moment(p.ts, sent)
+                or identity.content_key(self.platform, sender, sent, kind, text) != want
+                or self._claimed(int(mid), claimed)
+            ):
+                continue
+            return int(mid)
+        return None
 
     def _claimed(self, message_id: int, claimed: set[int]) -> bool:
         """Whether this ingest already matched an earlier message of its file to it."""

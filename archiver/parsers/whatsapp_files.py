@@ -13,9 +13,20 @@ import re
 
 from archiver.parsers.base import ExportFile, ExportUnit, read_head, top_level
 from archiver.parsers.whatsapp_header import GENERAL
-from archiver.parsers.whatsapp_locale import IOS_CHAT_FILE, TITLE_PATTERNS
+from archiver.parsers.whatsapp_locale import DOWNLOAD_SUFFIXES, IOS_CHAT_FILE, TITLE_PATTERNS
 
 _TITLES = [re.compile(p) for p in TITLE_PATTERNS]
+_DOWNLOAD_SUFFIX = re.compile("(?:" + "|".join(DOWNLOAD_SUFFIXES) + ")$")
+
+
+def without_download_suffix(stem: str) -> str:
+    """``WhatsApp Chat with Team (2)`` -> ``WhatsApp Chat with Team``: the marks a second
+    download or a copy adds to a file name are not part of the chat's name."""
+    while True:
+        shorter = _DOWNLOAD_SUFFIX.sub("", stem).rstrip()
+        if shorter == stem or not shorter:
+            return stem
+        stem = shorter
 
 
 def _looks_like_chat(f: ExportFile, named: bool) -> bool:
@@ -27,7 +38,7 @@ def _looks_like_chat(f: ExportFile, named: bool) -> bool:
 
 
 def title_from_name(name: str) -> str | None:
-    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = without_download_suffix(name.rsplit(".", 1)[0] if "." in name else name)
     for rx in _TITLES:
         m = rx.fullmatch(stem)
         if m is not None:
@@ -55,14 +66,15 @@ def find_chat_file(unit: ExportUnit, strict: bool = True) -> ExportFile | None:
 
 
 def chat_title(unit: ExportUnit, f: ExportFile) -> str:
-    """``WhatsApp Chat - Team.zip!/_chat.txt`` -> "Team"; ``WhatsApp Chat with Ann.txt``
+    """``WhatsApp Chat - Team.zip!/_chat.txt`` -> "Team"; ``WhatsApp Chat with Ann (1).txt``
     -> "Ann"; otherwise the file (or, for ``_chat.txt``, the export) name without
-    extension."""
+    extension and download suffix."""
     if f.name != IOS_CHAT_FILE:
-        return title_from_name(f.name) or f.name.rsplit(".", 1)[0]
+        return title_from_name(f.name) or without_download_suffix(f.name.rsplit(".", 1)[0])
     folder = f.path.rsplit("/", 2)[-2] if "/" in f.path else None
     for name in (unit.name, folder):
         if name and title_from_name(name):
             return title_from_name(name) or name
     base = unit.name.rsplit("/", 1)[-1]
-    return base.rsplit(".", 1)[0] if base.lower().endswith((".zip", ".txt")) else base
+    base = base.rsplit(".", 1)[0] if base.lower().endswith((".zip", ".txt")) else base
+    return without_download_suffix(base)

@@ -68,6 +68,15 @@ TITLE_PATTERNS: Final = (
 )
 IOS_CHAT_FILE: Final = "_chat.txt"
 
+DOWNLOAD_SUFFIXES: Final = (
+    # What browsers, download managers and file managers append to a file name that
+    # exists already (regex over the name without extension, anchored at its end):
+    r"\s?\(\d{1,3}\)",  # Chrome, Firefox, Android: "name (1)", "name(2)"
+    r"\s-\s[Cc]opy(?:\s\(\d{1,3}\))?",  # Windows Explorer: "name - Copy (2)"
+    r"\s[Cc]opy(?:\s\d{1,3})?",  # macOS Finder: "name copy", "name copy 2"
+    r"-\d{1,2}",  # download managers: "name-1"
+)
+
 # --- message bodies ---------------------------------------------------------------------
 
 MediaType = str
