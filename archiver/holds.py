@@ -96,14 +96,23 @@ def _matches(globs: list[str], values: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(v, g.casefold()) for g in globs for v in values)
 
 
+def chat_names(store: Store) -> dict[int, list[str]]:
+    """The names a hold's chat scope is matched against, by chat: its title and key, and
+    those of every chat merged into it (`archiver chats merge` never narrows a hold)."""
+    names: dict[int, list[str]] = {}
+    for chat_id, key, title, merged_into in store.execute(
+        "SELECT id, key, title, merged_into FROM chats ORDER BY id"
+    ):
+        into = int(merged_into if merged_into is not None else chat_id)
+        names.setdefault(into, []).extend(v.casefold() for v in (title, key) if v)
+    return names
+
+
 class HoldMatcher:
     """Every active hold, compiled once; ``held_by`` lists the holds covering a message."""
 
     def __init__(self, store: Store, tz: str) -> None:
-        chats = {
-            int(r[0]): [v.casefold() for v in (r[2], r[1]) if v]
-            for r in store.execute("SELECT id, key, title FROM chats")
-        }
+        chats = chat_names(store)
         rows = store.rows("SELECT * FROM holds WHERE released_at IS NULL ORDER BY id")
         self.holds = [_CompiledHold(store, r, chats, tz) for r in rows]
         self.names = [h.name for h in self.holds]
@@ -143,11 +152,7 @@ def _describe(row: dict[str, Any], held: int | None = None) -> dict[str, Any]:
 def held_count(store: Store, row: dict[str, Any], tz: str) -> int:
     from archiver.retention import iter_facts
 
-    chats = {
-        int(r[0]): [v.casefold() for v in (r[2], r[1]) if v]
-        for r in store.execute("SELECT id, key, title FROM chats")
-    }
-    hold = _CompiledHold(store, row, chats, tz)
+    hold = _CompiledHold(store, row, chat_names(store), tz)
     return sum(1 for f in iter_facts(store) if hold.covers(f))
 
 

@@ -233,6 +233,42 @@ def chat_decision(source: str, d: dict[str, Any]) -> None:
         warning(f"{source}: chat {d['export_chat']!r}: {d['note']}")
 
 
+def _rules_moved(report: dict[str, Any]) -> None:
+    def text(groups: list[dict[str, Any]]) -> str:
+        return "; ".join(
+            f"{g['messages']} under {', '.join(g['rules']) or 'no rule'}" for g in groups
+        )
+
+    if report["rules_before"] != report["rules_after"]:
+        warning(
+            f"retention rules change for the moved messages: before {text(report['rules_before'])}"
+            f"; after {text(report['rules_after'])}"
+        )
+
+
+def chats_merged(report: dict[str, Any]) -> None:
+    for m in report["merged"]:
+        line(
+            f"Merged chat {m['chat_id']} {m['chat']!r} into chat {report['chat_id']} "
+            f"{report['chat']!r}: {m['messages']} message(s) moved"
+        )
+        _rules_moved(m)
+
+
+def chat_split(report: dict[str, Any]) -> None:
+    line(
+        f"Moved {report['messages']} message(s) of source {report['source_id']} "
+        f"({report['source']}) from chat {report['chat_id']} {report['chat']!r} to new chat "
+        f"{report['new_chat_id']} {report['new_chat']!r}"
+    )
+    if report["also_in_other_exports"]:
+        line(
+            f"  {report['also_in_other_exports']} message(s) of that export are also in other "
+            "exports of the chat: they stay"
+        )
+    _rules_moved(report)
+
+
 def chats(rows: list[dict[str, Any]]) -> None:
     table(
         "Conversations",

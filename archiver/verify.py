@@ -373,7 +373,8 @@ def _pages_and_index(db_path: Path, key: bytes) -> list[Check]:
 _MESSAGES = (
     "SELECT m.id, coalesce(c.platform, ''), coalesce(c.key, ''), p.key, m.sent_at, m.kind, "
     "m.text, m.occurrence, m.msg_id, m.fingerprint, d.id IS NOT NULL FROM messages m "
-    "LEFT JOIN chats c ON c.id = m.chat_id LEFT JOIN participants p ON p.id = m.sender_id "
+    "LEFT JOIN chats c ON c.id = coalesce(m.origin_chat_id, m.chat_id) "
+    "LEFT JOIN participants p ON p.id = m.sender_id "
     "LEFT JOIN messages_fts_docsize d ON d.id = m.id ORDER BY m.id"
 )
 
@@ -430,7 +431,7 @@ def _orphans(check: Check, store: Store, above: int, upto: int, indexed: int) ->
 def _message_problem(store: Store, mid: int) -> str:
     row = store.execute(
         "SELECT c.id IS NULL, m.chat_id, m.sender_id IS NOT NULL AND p.id IS NULL, m.sender_id "
-        "FROM messages m LEFT JOIN chats c ON c.id = m.chat_id "
+        "FROM messages m LEFT JOIN chats c ON c.id = coalesce(m.origin_chat_id, m.chat_id) "
         "LEFT JOIN participants p ON p.id = m.sender_id WHERE m.id = ?",
         (mid,),
     ).fetchone()
@@ -450,7 +451,8 @@ def check_versions(check: Check, store: Store) -> None:
         "SELECT v.message_id, v.version, m.id IS NULL, coalesce(c.platform, ''), "
         "coalesce(c.key, ''), p.key, m.sent_at, v.kind, v.text, m.occurrence, m.msg_id, "
         "v.fingerprint FROM message_versions v LEFT JOIN messages m ON m.id = v.message_id "
-        "LEFT JOIN chats c ON c.id = m.chat_id LEFT JOIN participants p ON p.id = m.sender_id "
+        "LEFT JOIN chats c ON c.id = coalesce(m.origin_chat_id, m.chat_id) "
+    "LEFT JOIN participants p ON p.id = m.sender_id "
         "ORDER BY v.message_id, v.version"
     )
     while rows := cur.fetchmany(BATCH):

@@ -51,7 +51,8 @@ def chat_rows(archive: Archive) -> list[tuple[str, str | None, int]]:
         (r["key"], r["title"], r["n"])
         for r in archive.store.rows(
             "SELECT c.key, c.title, count(m.id) AS n FROM chats c "
-            "LEFT JOIN messages m ON m.chat_id = c.id GROUP BY c.id ORDER BY c.id"
+            "LEFT JOIN messages m ON m.chat_id = c.id WHERE c.merged_into IS NULL "
+            "GROUP BY c.id ORDER BY c.id"
         )
     ]
 
@@ -259,3 +260,124 @@ def test_cross_device_merges_are_reported_in_the_ingest_summary(
         "WhatsApp Chat with Bond Desk.txt: 8 message(s) are the same messages exported from "
         "another phone (times to the minute there): merged, both sources kept"
     ) in result.output
+
+
+# --- the officer corrects a decision: chats merge / split ---------------------------------
+
+
+def two_families(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "WhatsApp Chat with Family.txt").write_text(
+        "23/03/2024, 09:00 - Mum: Sunday lunch at ours?\n"
+        "23/03/2024, 09:05 - Dad: I will bring the wine\n",
+        encoding="utf-8",
+    )
+    (b / "WhatsApp Chat with Family.txt").write_text(
+        "23/03/2024, 10:00 - Aunt Rosa: Who has the photos from the wedding?\n"
+        "23/03/2024, 10:02 - Cousin Leo: I do, sending tonight\n"
+        "25/03/2024, 20:00 - Aunt Rosa: Thank you!\n",
+        encoding="utf-8",
+    )
+    return a / "WhatsApp Chat with Family.txt", b / "WhatsApp Chat with Family.txt"
+
+
+def verified(archive: Archive) -> bool:
+    from archiver.verify import verify
+
+    return verify(archive, inv("verify")).ok
+
+
+def test_merge_makes_two_chats_one_and_later_exports_arrive_there(
+    archive: Archive, tmp_path: Path
+) -> None:
+    from archiver import chats
+
+    a, b = two_families(tmp_path)
+    ingest_one(archive, a)
+    ingest_one(archive, b)
+    report = chats.merge(archive, 1, [2], "the same family group", inv("chats.merge"))
+    assert report["merged"][0]["messages"] == 3
+    assert chat_rows(archive) == [("Family", "Family", 5)]
+    assert [c["id"] for c in chats.list_chats(archive, inv("chats"))] == [1]
+    assert verified(archive)  # fingerprints are checked under the chat they were made in
+    with b.open("a", encoding="utf-8") as fh:
+        fh.write("26/03/2024, 08:00 - Cousin Leo: Photos are up\n")
+    again = ingest_one(archive, b, custodian="leo@family.example")
+    assert (again.new, again.existing) == (1, 3)
+    assert chat_rows(archive) == [("Family", "Family", 6)]
+    entry = archive.store.rows(
+        "SELECT details FROM audit_log WHERE action = 'chats.merge' ORDER BY seq DESC LIMIT 1"
+    )
+    assert '"reason":"the same family group"' in entry[0]["details"]
+
+
+def test_split_takes_an_export_out_into_its_own_chat(archive: Archive, tmp_path: Path) -> None:
+    from archiver import chats
+
+    a, b = two_families(tmp_path)
+    ingest_one(archive, a)
+    ingest_one(archive, b)
+    chats.merge(archive, 1, [2], "looked like one group", inv("chats.merge"))
+    source_b = archive.store.one("SELECT id FROM sources WHERE origin_path LIKE '%/b/%'")
+    report = chats.split(
+        archive, 1, source_b, "it is the cousins' group", inv("chats.split"), title="Cousins"
+    )
+    assert report["messages"] == 3 and report["new_chat"] == "Cousins"
+    assert chat_rows(archive)[0] == ("Family", "Family", 2)
+    assert chat_rows(archive)[-1] == ("Cousins", "Cousins", 3)
+    assert verified(archive)
+
+
+def test_a_merge_or_split_never_narrows_a_hold(archive: Archive, tmp_path: Path) -> None:
+    from archiver import chats, holds
+    from archiver.errors import Refused
+
+    a, b = two_families(tmp_path)
+    ingest_one(archive, a)
+    ingest_one(archive, b)
+    holds.create(
+        archive, "rosa", matter="M", reason="r", custodian=[], chat=["family #2"],
+        participant=[], sent_after=None, sent_before=None, query=None, inv=inv("hold.create"),
+    )  # fmt: skip
+    chats.merge(archive, 1, [2], "one group", inv("chats.merge"))
+    assert holds.show(archive, "rosa", inv("hold.show"))["held_now"] == 5  # widened, not lost
+    source_a = archive.store.one("SELECT id FROM sources WHERE origin_path LIKE '%/a/%'")
+    with pytest.raises(Refused, match="leave the scope of hold"):
+        chats.split(archive, 1, source_a, "parents", inv("chats.split"), title="Parents")
+    assert chat_rows(archive)[0] == ("Family", "Family", 5)
+
+
+def test_telegram_chats_are_not_merged(archive: Archive) -> None:
+    from archiver import chats
+    from archiver.errors import Refused
+
+    telegram = Path(__file__).resolve().parents[1] / "sample_exports" / "telegram"
+    ingest(archive, [telegram], IngestOptions(), inv("ingest"))
+    ids = [r["id"] for r in archive.store.rows("SELECT id FROM chats ORDER BY id")]
+    with pytest.raises(Refused, match="identified by the platform's own chat id"):
+        chats.merge(archive, ids[0], [ids[1]], "no", inv("chats.merge"))
+
+
+def test_chats_merge_cli(run: object, tmp_path: Path, key_file: Path) -> None:
+    from click.testing import Result
+
+    def cli(*args: str) -> Result:
+        return run(*args, ARCHIVER_ARCHIVE=str(tmp_path / "arc"), ARCHIVER_KEY_FILE=str(key_file))  # type: ignore[operator, no-any-return]
+
+    a, b = two_families(tmp_path)
+    assert cli("init", "--tz", "Europe/London", "--key-file", str(key_file)).exit_code == 0
+    assert cli("ingest", str(a)).exit_code == 0
+    second = cli("ingest", str(b))
+    assert (
+        "Warning: WhatsApp Chat with Family.txt: chat 'Family': chat 1 has the same title but "
+        "no message and too few participants in common: archived as a separate chat "
+        "(`archiver chats merge` if they are one)"
+    ) in " ".join(second.output.split())
+    result = cli("chats", "merge", "1", "2", "--reason", "one group")
+    assert result.exit_code == 0, result.output
+    assert result.output == "Merged chat 2 'Family' into chat 1 'Family': 3 message(s) moved\n"
+    missing = cli("chats", "merge", "1", "9", "--reason", "x")
+    assert missing.exit_code == 1
+    assert "no chat with id 9; see `archiver chats`" in missing.output

@@ -80,22 +80,109 @@ def ingest(
         ctx.exit(1)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @archive_options
 @json_option
 @click.pass_context
 def chats(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json: bool) -> None:
     """List conversations: platform, messages, first/last date, participants, custodians.
 
+    A WhatsApp export carries no conversation id: ingest decides which archived chat it
+    is by evidence (shared messages, then title and participants) and says so in its
+    summary. `chats merge` and `chats split` correct a decision; both are audited.
+
     \b
     Example:
       archiver chats --json
+      archiver chats merge 3 7 --reason "7 is a re-download of 3"
+      archiver chats split 3 --source 12 --title "Deal Desk APAC" --reason "another group"
     """
+    if ctx.invoked_subcommand is not None:
+        return
     rows = with_archive(ctx, archive_dir, key_file, chats_lib.list_chats)
     if as_json:
         render.print_json(rows)
     else:
         render.chats(rows)
+
+
+@chats.command("merge")
+@click.argument("target", type=int)
+@click.argument("others", nargs=-1, required=True, type=int)
+@archive_options
+@click.option("--reason", required=True, help="Why they are one conversation (audited).")
+@json_option
+@click.pass_context
+def chats_merge(
+    ctx: click.Context,
+    target: int,
+    others: tuple[int, ...],
+    archive_dir: Path,
+    key_file: Path | None,
+    reason: str,
+    as_json: bool,
+) -> None:
+    """Merge chats OTHERS into chat TARGET (ids from `archiver chats`).
+
+    Their messages, tombstones and unparsed lines move to TARGET; later exports of a
+    merged chat arrive in TARGET. Holds that named a merged chat keep covering its
+    messages; the retention rules that match the moved messages before and after are
+    shown. Refused for chats identified by a platform id (Telegram).
+
+    \b
+    Example:
+      archiver chats merge 3 7 --reason "7 is a re-download of 3 (browser suffix)"
+    """
+    report = with_archive(
+        ctx,
+        archive_dir,
+        key_file,
+        lambda a, inv: chats_lib.merge(a, target, list(others), reason, inv),
+    )
+    if as_json:
+        render.print_json(report)
+    else:
+        render.chats_merged(report)
+
+
+@chats.command("split")
+@click.argument("chat", type=int)
+@archive_options
+@click.option("--source", "source_id", type=int, required=True, help="Source id of the export.")
+@click.option("--title", help="Title of the new chat [default: the chat's title].")
+@click.option("--reason", required=True, help="Why the export is another conversation (audited).")
+@json_option
+@click.pass_context
+def chats_split(
+    ctx: click.Context,
+    chat: int,
+    archive_dir: Path,
+    key_file: Path | None,
+    source_id: int,
+    title: str | None,
+    reason: str,
+    as_json: bool,
+) -> None:
+    """Move the messages export SOURCE brought into CHAT out into a new chat.
+
+    For an export that ingest took for a conversation it is not. Messages that other
+    exports of CHAT hold too stay in CHAT (they are counted). Refused when a moved
+    message would leave the scope of a hold that covers it.
+
+    \b
+    Example:
+      archiver chats split 3 --source 12 --title "Deal Desk APAC" --reason "another group"
+    """
+    report = with_archive(
+        ctx,
+        archive_dir,
+        key_file,
+        lambda a, inv: chats_lib.split(a, chat, source_id, reason, inv, title),
+    )
+    if as_json:
+        render.print_json(report)
+    else:
+        render.chat_split(report)
 
 
 @click.command()
