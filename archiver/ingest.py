@@ -302,6 +302,7 @@ def _write_unit(
             writer.finish()
             for _ in evidence:
                 pass
+        notices.extend(writer.conflicts)
         notices.extend(_completeness_notices(parser.platform, writer, facts, notices))
         _fill_report(source, writer, facts, notices)
         source.merkle_root = writer.merkle.root()

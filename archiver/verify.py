@@ -452,7 +452,7 @@ def check_versions(check: Check, store: Store) -> None:
         "coalesce(c.key, ''), p.key, m.sent_at, v.kind, v.text, m.occurrence, m.msg_id, "
         "v.fingerprint FROM message_versions v LEFT JOIN messages m ON m.id = v.message_id "
         "LEFT JOIN chats c ON c.id = coalesce(m.origin_chat_id, m.chat_id) "
-    "LEFT JOIN participants p ON p.id = m.sender_id "
+        "LEFT JOIN participants p ON p.id = m.sender_id "
         "ORDER BY v.message_id, v.version"
     )
     while rows := cur.fetchmany(BATCH):

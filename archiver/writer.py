@@ -17,6 +17,7 @@ Dedup rules (DESIGN.md decision 6):
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -45,10 +46,12 @@ from archiver.staging import (
     TS,
     AttachmentRow,
     Batch,
+    encode_extra,
     full_text_rows,
 )
 from archiver.store import DbError, Store
 
+_ID_CONFLICT = -2
 _PHONE = re.compile(r"^\+?[\d\s().\-\u2011]{7,}$")
 
 # The messages row as staged (``staging``'s slots), then three values that are the same
@@ -201,6 +204,7 @@ class MessageWriter:
         self._refingerprint: dict[int, Callable[..., bytes]] = {}
         self.chat_decisions: list[ChatDecision] = []
         self._tombstones_claimed: set[int] = set()
+        self.conflicts: list[dict[str, Any]] = []
 
     @staticmethod
     def _has_tombstones(store: Store) -> bool:
@@ -509,7 +513,9 @@ class MessageWriter:
                     new, batch_ids = [], set()
                 batch_ids.add((p.chat_id, p.msg_id))
                 found = self._find_by_platform_id(p)
-            else:
+                if found == _ID_CONFLICT:
+                    p = self._without_platform_id(p)
+            if p.msg_id is None:
                 found = None
                 while True:
                     hit = self._find_by_fingerprint(p)
@@ -582,10 +588,33 @@ class MessageWriter:
         ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
+    def _without_platform_id(self, p: _Prepared) -> _Prepared:
+        """A message whose platform id an archived message of another sender holds: it is
+        kept as a message of its own, without the id (noted in its extra data and among
+        the export's notices), never folded into the other as an edit."""
+        msg_id = p.row[MSG_ID]
+        extra = json.loads(p.row[EXTRA]) if p.row[EXTRA] else {}
+        extra["platform_id_conflict"] = msg_id
+        fp = identity.fingerprint(
+            self.platform, p.chat_key, p.sender_key, p.ts, p.kind, p.text, 0, None
+        )
+        row = list(p.row)
+        row[MSG_ID], row[EXTRA], row[FP] = "", encode_extra(extra), fp.hex()
+        self.conflicts.append(
+            {
+                "code": "platform-id-conflict",
+                "message": f"message id {msg_id} appears with two senders; both are kept, the "
+                f"one from {p.sender_key or 'no sender'} without the id (it is not an edit)",
+                "chat_key": p.chat_key,
+            }
+        )
+        return replace(p, row=row, fp=fp, keyed=self.keyed(fp))
+
     def _find_by_platform_id(self, p: _Prepared) -> int | None:
         """The id of the archived message with this (chat, msg_id), after recording a new
         version if its text changed; ``None`` when it is not archived; ``-1`` when the
-        change was recorded as a version (nothing more to link)."""
+        change was recorded as a version (nothing more to link); ``_ID_CONFLICT`` when
+        the archived message has another sender (an edit never changes the sender)."""
         row = self.store.execute(
             "SELECT m.id, m.fingerprint, m.version, p.key, m.sent_at FROM messages m "
             "LEFT JOIN participants p ON p.id = m.sender_id WHERE m.chat_id = ? AND m.msg_id = ?",
@@ -594,6 +623,8 @@ class MessageWriter:
         if row is None:
             return None
         message_id, fp, version = int(row[0]), bytes(row[1]), int(row[2])
+        if row[3] is not None and p.sender_key is not None and row[3] != p.sender_key:
+            return _ID_CONFLICT
         # The message keeps the sender and time it was first archived with (an export
         # made with another --tz, or naming the sender differently, is not an edit):
         # only its content is compared, and a new version changes only its content.

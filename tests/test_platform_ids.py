@@ -1,0 +1,98 @@
+"""Telegram message ids: an edit keeps its sender; one id with two senders is two messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from archiver.archive import Archive
+from archiver.ingest import IngestOptions, SourceReport, ingest
+from archiver.verify import verify
+from tests.conftest import inv
+
+
+def message(mid: int, sender: str, sender_id: str, text: str, minute: int) -> dict[str, object]:
+    return {
+        "id": mid,
+        "type": "message",
+        "date": f"2024-03-15T10:{minute:02d}:00",
+        "date_unixtime": str(1710496800 + minute * 60),
+        "from": sender,
+        "from_id": sender_id,
+        "text": text,
+    }
+
+
+def export(folder: Path, messages: list[dict[str, object]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"name": "Rates", "type": "private_group", "id": 555, "messages": messages}
+    (folder / "result.json").write_text(json.dumps(doc), encoding="utf-8")
+    return folder
+
+
+def ingest_one(archive: Archive, path: Path) -> SourceReport:
+    (source,) = ingest(archive, [path], IngestOptions(tz="UTC"), inv("ingest")).sources
+    assert source.status == "ingested", source.error
+    return source
+
+
+def rows(archive: Archive) -> list[tuple[str | None, str, int, str | None]]:
+    return [
+        (r["msg_id"], r["text"], r["version"], r["key"])
+        for r in archive.store.rows(
+            "SELECT m.msg_id, m.text, m.version, p.key FROM messages m "
+            "JOIN participants p ON p.id = m.sender_id ORDER BY m.id"
+        )
+    ]
+
+
+ALICE = ("Alice", "user1")
+BOB = ("Bob", "user2")
+
+
+@pytest.mark.parametrize("same_file", [True, False])
+def test_one_id_with_two_senders_keeps_both_messages(
+    archive: Archive, tmp_path: Path, same_file: bool
+) -> None:
+    first = message(7, *ALICE, "Alice: the bid is 101", 0)
+    second = message(7, *BOB, "Bob: I will take 102", 1)
+    if same_file:
+        report = ingest_one(archive, export(tmp_path / "a", [first, second]))
+    else:
+        ingest_one(archive, export(tmp_path / "a", [first]))
+        report = ingest_one(archive, export(tmp_path / "b", [first, second]))
+    assert rows(archive) == [
+        (7, "Alice: the bid is 101", 1, "user1"),
+        (None, "Bob: I will take 102", 1, "user2"),
+    ]
+    assert report.new_versions == 0
+    (conflict,) = [n for n in report.notices if n["code"] == "platform-id-conflict"]
+    assert conflict["message"] == (
+        "message id 7 appears with two senders; both are kept, the one from user2 without "
+        "the id (it is not an edit)"
+    )
+    extra = archive.store.one("SELECT extra FROM messages WHERE msg_id IS NULL")
+    assert json.loads(extra) == {"platform_id_conflict": "7"}
+    hits = archive.store.rows("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'alice'")
+    assert len(hits) == 1
+    assert verify(archive, inv("verify")).ok
+
+
+def test_the_same_sender_changing_the_text_is_an_edit(archive: Archive, tmp_path: Path) -> None:
+    ingest_one(archive, export(tmp_path / "a", [message(7, *ALICE, "bid 101", 0)]))
+    report = ingest_one(archive, export(tmp_path / "b", [message(7, *ALICE, "bid 101.5", 0)]))
+    assert report.new_versions == 1
+    assert rows(archive) == [(7, "bid 101.5", 2, "user1")]
+
+
+def test_a_conflicting_export_ingested_again_adds_nothing(archive: Archive, tmp_path: Path) -> None:
+    first = message(7, *ALICE, "Alice: the bid is 101", 0)
+    second = message(7, *BOB, "Bob: I will take 102", 1)
+    ingest_one(archive, export(tmp_path / "a", [first, second]))
+    (again,) = ingest(
+        archive, [export(tmp_path / "b", [first, second, message(8, *BOB, "done", 2)])],
+        IngestOptions(tz="UTC"), inv("ingest"),
+    ).sources  # fmt: skip
+    assert (again.new, again.existing) == (1, 2)
