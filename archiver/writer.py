@@ -52,6 +52,21 @@ from archiver.staging import (
 from archiver.store import DbError, Store
 
 _ID_CONFLICT = -2
+
+
+def _other_sender(archived: str | None, arriving: str | None) -> bool:
+    """Whether two sender keys of one platform message id are two people: both are
+    platform ids and differ. A key made from a display name (``name:...``, exports with
+    no sender ids) cannot tell, and is not taken for another person."""
+    return (
+        archived is not None
+        and arriving is not None
+        and archived != arriving
+        and not archived.startswith("name:")
+        and not arriving.startswith("name:")
+    )
+
+
 _PHONE = re.compile(r"^\+?[\d\s().\-\u2011]{7,}$")
 
 # The messages row as staged (``staging``'s slots), then three values that are the same
@@ -623,7 +638,7 @@ class MessageWriter:
         if row is None:
             return None
         message_id, fp, version = int(row[0]), bytes(row[1]), int(row[2])
-        if row[3] is not None and p.sender_key is not None and row[3] != p.sender_key:
+        if _other_sender(row[3], p.sender_key):
             return _ID_CONFLICT
         # The message keeps the sender and time it was first archived with (an export
         # made with another --tz, or naming the sender differently, is not an edit):

@@ -237,9 +237,9 @@ def test_unparsed_lines_are_kept_and_counted(archive: Archive, tmp_path: Path) -
 def test_telegram_reexport_with_another_time_or_sender_spelling_is_not_an_edit(
     archive: Archive, tmp_path: Path
 ) -> None:
-    """An old export read with another --tz (or naming the sender differently) shows the
-    same message id at another time: the message keeps its first time and sender, and
-    only a changed text makes a new version (verify stays clean)."""
+    """An old export read with another --tz shows the same message id at another time:
+    the message keeps its first time, and only a changed text makes a new version
+    (verify stays clean). (Another sender id is another message: test_platform_ids.)"""
     from archiver.verify import verify
 
     run(
@@ -247,13 +247,13 @@ def test_telegram_reexport_with_another_time_or_sender_spelling_is_not_an_edit(
     )
     same = run(
         archive,
-        write(tmp_path / "b.tgfake", "2024-03-01T10:00:00+00:00|-100|user1b|text|Buy 100|7"),
+        write(tmp_path / "b.tgfake", "2024-03-01T10:00:00+00:00|-100|user1|text|Buy 100|7"),
         custodian="sam",
     ).sources[0]
     assert (same.new, same.new_versions, same.existing) == (0, 0, 1)
     edited = run(
         archive,
-        write(tmp_path / "c.tgfake", "2024-03-01T10:00:00+00:00|-100|user1b|text|Buy 150|7"),
+        write(tmp_path / "c.tgfake", "2024-03-01T10:00:00+00:00|-100|user1|text|Buy 150|7"),
         custodian="lee",
     ).sources[0]
     assert (edited.new, edited.new_versions) == (0, 1)

@@ -96,3 +96,13 @@ def test_a_conflicting_export_ingested_again_adds_nothing(archive: Archive, tmp_
         IngestOptions(tz="UTC"), inv("ingest"),
     ).sources  # fmt: skip
     assert (again.new, again.existing) == (1, 2)
+
+
+def test_a_sender_known_only_by_name_is_not_taken_for_another_person(
+    archive: Archive, tmp_path: Path
+) -> None:
+    old = message(7, "Alice", "user1", "bid 101", 0)
+    del old["from_id"]  # tdesktop 1.3.8 - 1.4.7 exports have no sender ids
+    ingest_one(archive, export(tmp_path / "a", [old]))
+    report = ingest_one(archive, export(tmp_path / "b", [message(7, *ALICE, "bid 101", 0)]))
+    assert (report.new, report.existing) == (0, 1)
