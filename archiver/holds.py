@@ -19,6 +19,7 @@ from archiver import auditlog
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.errors import InputError, NotFound, Refused
+from archiver.query import SYNTAX
 from archiver.store import Store, check_zone
 
 if TYPE_CHECKING:
@@ -74,7 +75,11 @@ class _CompiledHold:
         self.before = scope.get("sent_before_ts")
         self.query_ids: set[int] | None = None
         if scope.get("query"):
-            plan = search.compile_query(store, scope["query"], check_zone(scope.get("tz") or tz))
+            # A hold keeps the query language it was written in (syntax 1 before it was
+            # recorded): what it preserves must not change under it.
+            zone = check_zone(scope.get("tz") or tz)
+            syntax = int(scope.get("query_syntax", 1))
+            plan = search.compile_query(store, scope["query"], zone, syntax=syntax)
             self.query_ids = set(search.matching_ids(store, plan))
 
     def covers(self, f: MessageFacts) -> bool:
@@ -132,11 +137,14 @@ def _describe(row: dict[str, Any], held: int | None = None) -> dict[str, Any]:
     def ts(v: int | None) -> str | None:
         return None if v is None else auditlog.format_time(datetime.fromtimestamp(v, UTC))
 
+    scope = {k: v for k, v in json.loads(row["scope"]).items() if not k.endswith("_ts")}
+    if "query" in scope:
+        scope.setdefault("query_syntax", 1)  # written before the syntax was recorded
     out = {
         "name": row["name"],
         "matter": row["matter"],
         "reason": row["reason"],
-        "scope": {k: v for k, v in json.loads(row["scope"]).items() if not k.endswith("_ts")},
+        "scope": scope,
         "created_at": ts(row["created_at"]),
         "created_by": row["created_by"],
         "active": row["released_at"] is None,
@@ -197,6 +205,7 @@ def create(
         if query:
             search.compile_query(store, query, check_zone(tz))  # refuse a malformed query now
             scope["query"] = query
+            scope["query_syntax"] = SYNTAX
         if store.one("SELECT 1 FROM holds WHERE name = ?", (name,)):
             raise Refused(
                 f"a hold named {name!r} already exists (holds are never renamed or reused)"

@@ -1,23 +1,37 @@
-"""The search language: a lexer and a recursive-descent parser producing an AST.
+"""The search language: a lexer, a recursive-descent parser producing an AST, and the
+split of a query into the clauses that search words and the filters that narrow it.
 
-Pure: no database, no clock. ``search.py`` compiles the AST to an FTS5 ``MATCH``
+Pure: no database, no clock. ``search.py`` compiles the result to an FTS5 ``MATCH``
 expression plus SQL filters, so user text never reaches FTS5 unparsed.
 
-::
+Precedence (syntax 2, the Gmail and Google Vault convention), loosest first::
 
-    query    := or_expr
-    or_expr  := and_expr ("OR" and_expr)*
-    and_expr := unary (["AND"] unary)*          # juxtaposition is AND
-    unary    := ("NOT" | "-") unary | near
-    near     := primary ("w/N" primary)*        # a w/5 b: within 5 words
-    primary  := "(" or_expr ")" | "NEAR(" text+ ["," N] ")" | FIELD ":" value
+    query    := and_expr
+    and_expr := or_expr (["AND"] or_expr)*       # juxtaposition is AND, the loosest
+    or_expr  := unary ("OR" unary)*              # a b OR c  is  a AND (b OR c)
+    unary    := ("NOT" | "-") unary | within
+    within   := primary ("w/N" primary)*         # a w/5 b: within 5 words
+    primary  := "(" and_expr ")" | "NEAR(" text+ ["," N] ")" | FIELD ":" value
               | "phrase" | word | prefix*
 
-Operators are upper case (``AND``, ``OR``, ``NOT``, ``NEAR``); lower-case ``and`` is a word.
+Field filters (``from:``, ``after:`` ...) apply to the whole query wherever they are
+written: the query is the AND of its top-level clauses, and a filter is one of them. A
+group made only of filters (``(from:Sam OR from:Lee)``, ``-kind:system``) is a filter
+too. A filter that is one side of an OR whose other side is words, or that is negated
+together with words, cannot apply to the whole query; such a query is refused with a
+``QueryError`` pointing at the filter, never half-applied.
+
+Syntax 1 (AND binding tighter than OR, a filter applying where it is written) is what
+queries meant before syntax 2. It is kept only for legal holds whose query was written
+then: what a hold preserves must not change under it.
+
+Operators are upper case (``AND``, ``OR``, ``NOT``, ``NEAR``). A lower-case ``or``,
+``and`` or ``not`` is searched as a word, with a warning saying so.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -38,6 +52,11 @@ FIELDS = (
     "on",
 )
 DEFAULT_NEAR = 10
+SYNTAX = 2  # the query language of this version; 1 is kept for holds written before it
+SYNTAXES = (1, 2)
+MAX_DEPTH = 24  # parentheses and NOTs inside one another (FTS5's own parser has a limit)
+OPERATORS = ("AND", "OR", "NOT")
+MAX_NEAR = 1_000_000  # words apart in w/N and NEAR( , N)
 
 
 # --- AST ----------------------------------------------------------------------------------
@@ -105,11 +124,19 @@ class Token:
 
 
 _FIELD = re.compile(r"([A-Za-z]+):")
-_WITHIN = re.compile(r"[wW]/(\d+)$")
+_WITHIN = re.compile(r"[wW]/([0-9]+)$")
 _WORD_END = re.compile(r'[\s()",]')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not tab, newline, CR
 
 
 def tokenize(query: str) -> list[Token]:
+    control = _CONTROL.search(query)
+    if control:
+        raise QueryError(
+            f"the query holds the control character U+{ord(control.group()):04X}; remove it",
+            query,
+            control.start() + 1,
+        )
     tokens: list[Token] = []
     i, n = 0, len(query)
     while i < n:
@@ -165,12 +192,7 @@ def tokenize(query: str) -> list[Token]:
                 tokens.append(Token("field", name, col, value))
                 continue
             if field and not field.group(1).lower().startswith(("http", "https", "mailto")):
-                raise QueryError(
-                    f"unknown field {field.group(1)!r}; fields are: {', '.join(FIELDS)} "
-                    "(to search for the word, put it in quotes)",
-                    query,
-                    col,
-                )
+                raise QueryError(unknown_field(field.group(1)), query, col)
             m = _WORD_END.search(query, i)
             end = m.start() if m else n
             word = query[i:end]
@@ -184,6 +206,16 @@ def tokenize(query: str) -> list[Token]:
                 tokens.append(Token("word", word, col))
             i = end
     return tokens
+
+
+def unknown_field(name: str) -> str:
+    """The error for ``name:``, which is not a field: a did-you-mean and the valid ones."""
+    close = difflib.get_close_matches(name.lower(), FIELDS, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}:?)" if close else ""
+    return (
+        f"unknown field {name!r}{hint}; fields are: {', '.join(FIELDS)} "
+        "(to search for the word, put it in quotes)"
+    )
 
 
 def _example(name: str) -> str:
@@ -206,10 +238,16 @@ def _example(name: str) -> str:
 
 
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, syntax: int) -> None:
+        if syntax not in SYNTAXES:
+            raise QueryError(f"unknown query syntax {syntax}; known: {SYNTAXES}")
         self.query = query
+        self.syntax = syntax
         self.tokens = tokenize(query)
         self.pos = 0
+        self.depth = 0
+        self.grouped: set[int] = set()  # id() of the nodes written in parentheses
+        self.warnings: list[str] = _operator_words(self.tokens)
 
     def error(self, message: str, token: Token | None = None) -> QueryError:
         column = token.column if token else len(self.query) + 1
@@ -228,7 +266,7 @@ class _Parser:
             raise QueryError(
                 'empty query: give words, "a phrase" or a filter such as from:Dana', self.query, 1
             )
-        node = self.or_expr()
+        node = self.expr()
         tok = self.peek()
         if tok is not None:
             if tok.kind == "rparen":
@@ -236,14 +274,8 @@ class _Parser:
             raise self.error(f"unexpected {tok.value!r}", tok)
         return node
 
-    def or_expr(self) -> Node:
-        children = [self.and_expr()]
-        while (tok := self.peek()) is not None and tok.kind == "op" and tok.value == "OR":
-            self.take()
-            if self._at_end_of_operand():
-                raise self.error("OR needs a term after it", self.peek() or tok)
-            children.append(self.and_expr())
-        return children[0] if len(children) == 1 else Or(tuple(children))
+    def expr(self) -> Node:
+        return self.and_expr() if self.syntax == 2 else self.or_expr_1()
 
     def _at_end_of_operand(self) -> bool:
         tok = self.peek()
@@ -253,7 +285,7 @@ class _Parser:
             or (tok.kind == "op" and tok.value in ("AND", "OR"))
         )
 
-    def and_expr(self) -> Node:
+    def _expect_operand(self) -> None:
         if self._at_end_of_operand():
             tok = self.peek()
             what = (
@@ -262,18 +294,78 @@ class _Parser:
                 else 'expected a word, "phrase" or filter'
             )
             raise self.error(what, tok)
+
+    def _after(self, op: Token) -> None:
+        """Consume ``op`` (AND, OR) and check that an operand follows it."""
+        self.take()
+        if self._at_end_of_operand():
+            raise self.error(f"{op.value} needs a term after it", self.peek() or op)
+
+    def _ends_group(self, tok: Token) -> bool:
+        return tok.kind in ("rparen", "comma")
+
+    # syntax 2: AND (written or implied) is the loosest, OR binds tighter
+
+    def and_expr(self) -> Node:
+        self._expect_operand()
+        children = [self.or_expr()]
+        while (tok := self.peek()) is not None and not self._ends_group(tok):
+            explicit = tok.kind == "op" and tok.value == "AND"
+            if explicit:
+                self._after(tok)
+            children.append(self.or_expr())
+            if explicit and any(self._bare_or(c) for c in children[-2:]):
+                self._warn_and_or(tok)
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def or_expr(self) -> Node:
+        self._expect_operand()
+        children = [self.unary()]
+        while (tok := self.peek()) is not None and tok.kind == "op" and tok.value == "OR":
+            self._after(tok)
+            children.append(self.unary())
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def _bare_or(self, node: Node) -> bool:
+        return isinstance(node, Or) and id(node) not in self.grouped
+
+    def _warn_and_or(self, tok: Token) -> None:
+        if any(w.startswith("AND at column") for w in self.warnings):
+            return  # once is enough
+        self.warnings.append(
+            f"AND at column {tok.column} meets OR without parentheses: OR binds tighter, so "
+            "'a AND b OR c' means 'a AND (b OR c)'; add parentheses to make the intent explicit"
+        )
+
+    # syntax 1: AND binds tighter than OR (the meaning of queries in older holds)
+
+    def or_expr_1(self) -> Node:
+        self._expect_operand()
+        children = [self.and_expr_1()]
+        while (tok := self.peek()) is not None and tok.kind == "op" and tok.value == "OR":
+            self._after(tok)
+            children.append(self.and_expr_1())
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def and_expr_1(self) -> Node:
+        self._expect_operand()
         children = [self.unary()]
         while (tok := self.peek()) is not None:
             if tok.kind == "op" and tok.value == "AND":
-                self.take()
-                if self._at_end_of_operand():
-                    raise self.error("AND needs a term after it", self.peek() or tok)
-                children.append(self.unary())
-            elif tok.kind in ("rparen", "comma") or (tok.kind == "op" and tok.value == "OR"):
+                self._after(tok)
+            elif self._ends_group(tok) or (tok.kind == "op" and tok.value == "OR"):
                 break
-            else:
-                children.append(self.unary())
+            children.append(self.unary())
         return children[0] if len(children) == 1 else And(tuple(children))
+
+    # both syntaxes
+
+    def _enter(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                f"nested too deeply: at most {MAX_DEPTH} levels of parentheses and NOT", tok
+            )
 
     def unary(self) -> Node:
         tok = self.peek()
@@ -281,7 +373,11 @@ class _Parser:
             self.take()
             if self._at_end_of_operand():
                 raise self.error(f"{tok.value} needs a term after it", self.peek() or tok)
-            return Not(self.unary(), tok.column)
+            self._enter(tok)
+            try:
+                return Not(self.unary(), tok.column)
+            finally:
+                self.depth -= 1
         return self.within()
 
     def within(self) -> Node:
@@ -297,7 +393,7 @@ class _Parser:
             if nxt is None or nxt.kind not in ("word", "phrase"):
                 raise self.error(f'{tok.value} needs a word or "phrase" after it', nxt)
             items.append(self.primary())
-            distances.append(int(_WITHIN.match(tok.value).group(1)))  # type: ignore[union-attr]
+            distances.append(self.distance(tok, tok.value[2:]))
         operands: list[Term | Phrase] = []
         for item in items:
             if not isinstance(item, Term | Phrase):
@@ -314,15 +410,7 @@ class _Parser:
         if tok is None:
             raise self.error('expected a word, "phrase" or filter at the end')
         if tok.kind == "lparen":
-            self.take()
-            if (inner := self.peek()) is not None and inner.kind == "rparen":
-                raise self.error("empty parentheses", inner)
-            node = self.or_expr()
-            close = self.peek()
-            if close is None or close.kind != "rparen":
-                raise QueryError("missing ')' to close the '(' here", self.query, tok.column)
-            self.take()
-            return node
+            return self.group(tok)
         if tok.kind == "near":
             return self.near()
         if tok.kind == "field":
@@ -342,7 +430,31 @@ class _Parser:
             if not text:
                 raise self.error("a lone * matches nothing; put it after a few letters", tok)
             return Term(text, prefix, tok.column)
+        if tok.kind == "within":
+            raise self.error(f'{tok.value} needs a word or "phrase" before it', tok)
         raise self.error(f"unexpected {tok.value!r}", tok)
+
+    def group(self, tok: Token) -> Node:
+        self.take()
+        if (inner := self.peek()) is not None and inner.kind == "rparen":
+            raise self.error("empty parentheses", inner)
+        self._enter(tok)
+        try:
+            node = self.expr()
+        finally:
+            self.depth -= 1
+        close = self.peek()
+        if close is None or close.kind != "rparen":
+            raise QueryError("missing ')' to close the '(' here", self.query, tok.column)
+        self.take()
+        self.grouped.add(id(node))
+        return node
+
+    def distance(self, tok: Token, digits: str) -> int:
+        """N of ``w/N`` or ``NEAR(..., N)``."""
+        if int(digits) > MAX_NEAR:
+            raise self.error(f"distance {digits} is too large: at most {MAX_NEAR} words", tok)
+        return int(digits)
 
     def near(self) -> Node:
         start = self.take()
@@ -359,16 +471,16 @@ class _Parser:
             if tok.kind == "comma":
                 self.take()
                 num = self.peek()
-                if num is None or num.kind != "word" or not num.value.isdigit():
+                if num is None or num.kind != "word" or not _is_count(num.value):
                     raise self.error("NEAR(..., N) needs a number of words after the comma", num)
                 self.take()
-                distance = int(num.value)
+                distance = self.distance(num, num.value)
                 close = self.peek()
                 if close is None or close.kind != "rparen":
                     raise QueryError("missing ')' to close NEAR(", self.query, start.column)
                 self.take()
                 break
-            node = self.primary()
+            node = self.primary() if tok.kind in ("word", "phrase") else None
             if not isinstance(node, Term | Phrase):
                 raise QueryError('NEAR( ) takes words and "phrases" only', self.query, tok.column)
             items.append(node)
@@ -379,6 +491,26 @@ class _Parser:
         return Near(tuple(items), distance, start.column)
 
 
+def _is_count(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _operator_words(tokens: list[Token]) -> list[str]:
+    """Warnings for lower-case and/or/not written among other terms (searched as words)."""
+    if len(tokens) < 2:
+        return []
+    out: list[str] = []
+    for tok in tokens:
+        if tok.kind == "word" and tok.value.upper() in OPERATORS and tok.value not in OPERATORS:
+            warning = (
+                f"{tok.value!r} is searched as a word; use {tok.value.upper()} "
+                f'(or write "{tok.value}" in quotes to search for the word)'
+            )
+            if warning not in out:
+                out.append(warning)
+    return out
+
+
 def first_col(node: Node) -> int:
     """The column where a node starts (for error messages)."""
     if isinstance(node, And | Or):
@@ -386,6 +518,89 @@ def first_col(node: Node) -> int:
     return node.column
 
 
-def parse(query: str) -> Node:
+def parse(query: str, syntax: int = SYNTAX) -> Node:
     """The AST of ``query``, or a ``QueryError`` pointing at the column."""
-    return _Parser(query).parse()
+    return _Parser(query, syntax).parse()
+
+
+# --- what a query means: words, and filters over the whole of it ----------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query as the AND of its top-level clauses, sorted by what they test."""
+
+    root: Node
+    text: tuple[Node, ...]  # clauses over the words of a message
+    filters: tuple[Node, ...]  # clauses of filters only: each narrows the whole query
+    mixed: tuple[Node, ...]  # syntax 1 only: words and filters in one clause
+    warnings: tuple[str, ...]
+
+
+def analyze(query: str, syntax: int = SYNTAX) -> Query:
+    """Parse ``query`` and sort its clauses; in syntax 2 a filter that cannot apply to the
+    whole query (an alternative to words, or negated with words) is a ``QueryError``."""
+    parser = _Parser(query, syntax)
+    root = parser.parse()
+    text: list[Node] = []
+    filters: list[Node] = []
+    mixed: list[Node] = []
+    for clause in conjuncts(root):
+        has_field, has_text = _contents(clause)
+        if not has_text:
+            filters.append(clause)
+        elif not has_field:
+            text.append(clause)
+        elif syntax == 1:
+            mixed.append(clause)
+        else:
+            raise _half_applied(clause, query)
+    return Query(root, tuple(text), tuple(filters), tuple(mixed), tuple(parser.warnings))
+
+
+def conjuncts(node: Node) -> list[Node]:
+    """The clauses ANDed at the top of ``node`` (nested ANDs flattened)."""
+    if isinstance(node, And):
+        return [c for child in node.children for c in conjuncts(child)]
+    return [node]
+
+
+def _contents(node: Node) -> tuple[bool, bool]:
+    """(has a filter, has words) somewhere in ``node``."""
+    if isinstance(node, Field):
+        return True, False
+    if isinstance(node, Term | Phrase | Near):
+        return False, True
+    found = [_contents(c) for c in _children(node)]
+    return any(f for f, _ in found), any(t for _, t in found)
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, And | Or):
+        return node.children
+    return (node.child,) if isinstance(node, Not) else ()
+
+
+def _first_field(node: Node) -> Field:
+    if isinstance(node, Field):
+        return node
+    for child in _children(node):
+        if _contents(child)[0]:
+            return _first_field(child)
+    raise AssertionError(node)
+
+
+def _half_applied(clause: Node, query: str) -> QueryError:
+    f = _first_field(clause)
+    if isinstance(clause, Or):
+        message = (
+            f"{f.name}: cannot be one side of an OR with words: filters apply to the whole "
+            f"query. Move it out of the OR to narrow the whole search, or run one search "
+            f"for the words and one for {f.name}:"
+        )
+    else:
+        message = (
+            f"{f.name}: cannot be negated together with words: filters apply to the whole "
+            f"query. Negate the filter on its own (-{f.name}:...) and the words on their own"
+        )
+    return QueryError(message, query, f.column)

@@ -9,6 +9,7 @@ relevance (bm25) is computed only when asked.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 import unicodedata
@@ -23,8 +24,8 @@ from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.errors import NotFound, QueryError
 from archiver.model import KINDS, PLATFORMS
-from archiver.query import And, Field, Near, Node, Not, Or, Phrase, Term, parse
-from archiver.records import message_records
+from archiver.query import SYNTAX, And, Field, Near, Node, Not, Or, Phrase, Term, analyze
+from archiver.records import iter_records, message_records
 from archiver.store import Store, check_zone
 from archiver.writer import phone_digits
 
@@ -61,18 +62,21 @@ def _text_expr(text: str, prefix: bool, column: int, query: str) -> str:
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
 
-def _is_text(node: Node) -> bool:
+def _fts_ok(node: Node) -> bool:
+    """Whether FTS5 can express ``node`` alone: its NOT only subtracts from something."""
     if isinstance(node, Term | Phrase | Near):
         return True
-    if isinstance(node, And | Or):
-        return all(_is_text(c) for c in node.children)
-    if isinstance(node, Not):
-        return _is_text(node.child)
+    if isinstance(node, Or):
+        return all(not isinstance(c, Not) and _fts_ok(c) for c in node.children)
+    if isinstance(node, And):
+        positives = [c for c in node.children if not isinstance(c, Not)]
+        negatives = [c.child for c in node.children if isinstance(c, Not)]
+        return bool(positives) and all(_fts_ok(c) for c in positives + negatives)
     return False
 
 
 def _fts(node: Node, query: str) -> str:
-    """FTS5 expression for a purely textual node (And may contain Not children)."""
+    """The FTS5 expression of a node for which ``_fts_ok`` holds."""
     if isinstance(node, Term):
         return _text_expr(node.text, node.prefix, node.column, query)
     if isinstance(node, Phrase):
@@ -88,19 +92,17 @@ def _fts(node: Node, query: str) -> str:
     if isinstance(node, And):
         positives = [c for c in node.children if not isinstance(c, Not)]
         negatives = [c.child for c in node.children if isinstance(c, Not)]
-        if not positives:
-            raise QueryError(
-                "a query cannot consist only of NOT terms; add a word or a filter",
-                query,
-                node.children[0].column if isinstance(node.children[0], Not) else 1,
-            )
-        expr = "(" + " AND ".join(_fts(c, query) for c in positives) + ")"
-        for neg in negatives:
-            expr = f"({expr} NOT {_fts(neg, query)})"
-        return expr
-    if isinstance(node, Not):
-        raise QueryError("NOT needs something to subtract from", query, node.column)
+        return _subtract([_fts(c, query) for c in positives], [_fts(c, query) for c in negatives])
     raise AssertionError(node)
+
+
+def _subtract(positives: list[str], negatives: list[str]) -> str:
+    """``(p1 AND p2) NOT (n1 OR n2)``: one NOT however many are subtracted (FTS5's parser
+    has a depth limit that a chain of nested NOTs would reach)."""
+    expr = "(" + " AND ".join(positives) + ")"
+    if negatives:
+        expr += " NOT (" + " OR ".join(negatives) + ")"
+    return expr
 
 
 def positive_terms(node: Node) -> Iterator[tuple[str, bool]]:
@@ -132,6 +134,7 @@ class Plan:
     id_lo: int | None = None
     id_hi: int | None = None  # exclusive
     terms: list[tuple[str, bool]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {"fts": self.fts, "where": self.where, "id_range": [self.id_lo, self.id_hi]}
@@ -186,7 +189,26 @@ def _participants(store: Store, value: str) -> list[int]:
     return sorted(direct | {r[0] for r in rows if r[4] in persons})
 
 
-def _day_start(value: str, tz: ZoneInfo, name: str, query: str, column: int) -> int:
+def _no_match(f: Field, what: str, names: list[str | None]) -> str:
+    """The warning for a name filter that matches nothing, with the nearest names: the one
+    spelled most like the value, else those with the word spelled most like it."""
+    value = fold(f.value)
+    found: list[str] = []
+    for forms in (lambda n: [fold(n)], lambda n: _WORD.findall(fold(n))):
+        by_form: dict[str, set[str]] = {}
+        for name in filter(None, names):
+            for form in forms(name):
+                by_form.setdefault(form, set()).add(name)
+        near = difflib.get_close_matches(value, list(by_form), n=1, cutoff=0.7)
+        found = sorted({name for form in near for name in by_form[form]})
+        if found:
+            break
+    hint = "; nearest: " + ", ".join(found) if found else ""
+    return f"{f.name}:{f.value} matches no {what} in the archive, so nothing can match{hint}"
+
+
+def _day_start(value: str, tz: ZoneInfo, name: str, query: str, column: int, days: int = 0) -> int:
+    """The first second of day ``value`` (plus ``days``) in ``tz``."""
     try:
         day = date.fromisoformat(value)
     except ValueError:
@@ -195,38 +217,39 @@ def _day_start(value: str, tz: ZoneInfo, name: str, query: str, column: int) -> 
             query,
             column,
         ) from None
-    return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
-
-
-def _next_day_start(value: str, tz: ZoneInfo) -> int:
-    day = date.fromisoformat(value) + timedelta(days=1)
-    return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
+    try:
+        day += timedelta(days=days)
+        return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
+    except (OverflowError, ValueError):
+        raise QueryError(f"{name}: {value} is out of range", query, column) from None
 
 
 def _in_list(ids: list[int]) -> str:
     return "(" + ",".join(str(int(i)) for i in ids) + ")" if ids else "(NULL)"
 
 
-def _field_sql(store: Store, f: Field, query: str) -> tuple[str, list[Any]]:
+def _field_sql(store: Store, f: Field, query: str, warnings: list[str]) -> tuple[str, list[Any]]:
     value = f.value
-    if f.name == "from":
-        return f"m.sender_id IN {_in_list(_participants(store, value))}", []
-    if f.name == "participant":
-        ids = _in_list(_participants(store, value))
+    if f.name in ("from", "participant"):
+        people = _participants(store, value)
+        if not people:
+            names = [r[0] for r in store.execute("SELECT name FROM participants")]
+            warnings.append(_no_match(f, "participant", names))
+        if f.name == "from":
+            return f"m.sender_id IN {_in_list(people)}", []
+        ids = _in_list(people)
         return f"m.chat_id IN (SELECT DISTINCT chat_id FROM messages WHERE sender_id IN {ids})", []
     if f.name == "chat":
-        chats = [
-            int(r[0])
-            for r in store.execute("SELECT id, key, title FROM chats").fetchall()
-            if name_matches(value, r[2], r[1])
-        ]
+        rows = store.execute("SELECT id, key, title FROM chats").fetchall()
+        chats = [int(r[0]) for r in rows if name_matches(value, r[2], r[1])]
+        if not chats:
+            warnings.append(_no_match(f, "chat", [r[2] or r[1] for r in rows]))
         return f"m.chat_id IN {_in_list(chats)}", []
     if f.name == "custodian":
-        held = [
-            int(r[0])
-            for r in store.execute("SELECT id, name FROM custodians").fetchall()
-            if name_matches(value, r[1])
-        ]
+        rows = store.execute("SELECT id, name FROM custodians").fetchall()
+        held = [int(r[0]) for r in rows if name_matches(value, r[1])]
+        if not held:
+            warnings.append(_no_match(f, "custodian", [r[1] for r in rows]))
         return (
             f"(m.custodian_id IN {_in_list(held)} OR m.id IN (SELECT message_id FROM "
             f"message_custodians WHERE custodian_id IN {_in_list(held)}))",
@@ -255,74 +278,82 @@ def _is_date(node: Node) -> bool:
     return isinstance(node, Field) and node.name in ("after", "before", "on")
 
 
-def compile_query(store: Store, query: str, tz: ZoneInfo) -> Plan:
-    root = parse(query)
-    children = list(root.children) if isinstance(root, And) else [root]
-    plan = Plan(terms=list(positive_terms(root)))
-    texts = [c for c in children if _is_text(c)]
-    positives = [c for c in texts if not isinstance(c, Not)]
-    negatives = [c for c in texts if isinstance(c, Not)]
-    negated = [c.child for c in negatives if isinstance(c, Not)]
-    if positives:
-        group = positives[0] if len(positives) == 1 and not negatives else And(tuple(texts))
-        plan.fts = _fts(group, query)
-    else:
-        for child in negated:
-            plan.where.append(
-                "m.id NOT IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
-            )
-            plan.params.append(_fts(child, query))
-    for child in children:
-        if child in texts:
+def compile_query(store: Store, query: str, tz: ZoneInfo, *, syntax: int = SYNTAX) -> Plan:
+    """The plan of ``query``: its words as one FTS5 expression where FTS5 can say it, every
+    filter and every other clause as a SQL predicate, top-level dates as an id range.
+
+    ``syntax`` 1 is for the queries of holds written before syntax 2 (see ``query``)."""
+    parsed = analyze(query, syntax)
+    plan = Plan(warnings=list(parsed.warnings))
+    plan.terms = [t for clause in parsed.text for t in positive_terms(clause)]
+    positives = [c for c in parsed.text if not isinstance(c, Not)]
+    negatives = [c.child for c in parsed.text if isinstance(c, Not)]
+    matched = [c for c in positives if _fts_ok(c)]
+    rest: list[Node] = [c for c in positives if not _fts_ok(c)]
+    if matched:
+        subtracted = [_fts(c, query) for c in negatives if _fts_ok(c)]
+        negatives = [c for c in negatives if not _fts_ok(c)]
+        plan.fts = _subtract([_fts(c, query) for c in matched], subtracted)
+    rest += [Not(c, 0) for c in negatives]
+    for clause in [*rest, *parsed.filters, *parsed.mixed]:
+        if _is_date(clause):
+            _date_bounds(plan, clause, tz, query)  # type: ignore[arg-type]
             continue
-        if _is_date(child):
-            _date_bounds(plan, child, tz, query)  # type: ignore[arg-type]
-            continue
-        sql, params = _node_sql(store, child, tz, query)
+        sql, params = _node_sql(store, clause, tz, query, plan.warnings)
         plan.where.append(sql)
         plan.params.extend(params)
     return plan
 
 
-def _date_bounds(plan: Plan, f: Field, tz: ZoneInfo, query: str) -> None:
-    start = _day_start(f.value, tz, f.name, query, f.column)
-    if f.name in ("after", "on"):
-        lo = identity.id_base(start)
-        plan.id_lo = lo if plan.id_lo is None else max(plan.id_lo, lo)
+def _date_range(f: Field, tz: ZoneInfo, query: str) -> tuple[int | None, int | None]:
+    """The message ids [lo, hi) that a date filter admits (ids are ordered by time)."""
+    start = identity.id_base(_day_start(f.value, tz, f.name, query, f.column))
+    if f.name == "after":
+        return start, None
     if f.name == "before":
-        hi = identity.id_base(start)
-        plan.id_hi = hi if plan.id_hi is None else min(plan.id_hi, hi)
-    if f.name == "on":
-        hi = identity.id_base(_next_day_start(f.value, tz))
-        plan.id_hi = hi if plan.id_hi is None else min(plan.id_hi, hi)
+        return None, start
+    end = _day_start(f.value, tz, f.name, query, f.column, days=1)
+    return start, identity.id_base(end)
 
 
-def _node_sql(store: Store, node: Node, tz: ZoneInfo, query: str) -> tuple[str, list[Any]]:
-    """Any node as a SQL predicate on ``m`` (used below OR/NOT mixing text and filters)."""
-    if _is_text(node) and not isinstance(node, Not):
+def _date_bounds(plan: Plan, f: Field, tz: ZoneInfo, query: str) -> None:
+    lo, hi = _date_range(f, tz, query)
+    if lo is not None:
+        plan.id_lo = lo if plan.id_lo is None else max(plan.id_lo, lo)
+    if hi is not None:
+        plan.id_hi = hi if plan.id_hi is None else min(plan.id_hi, hi)
+    if plan.id_lo is not None and plan.id_hi is not None and plan.id_lo >= plan.id_hi:
+        warning = "the date filters leave no day between them, so nothing can match"
+        if warning not in plan.warnings:
+            plan.warnings.append(warning)
+
+
+def _node_sql(
+    store: Store, node: Node, tz: ZoneInfo, query: str, warnings: list[str]
+) -> tuple[str, list[Any]]:
+    """Any node as a SQL predicate on ``m``; words go through the FTS5 index."""
+    if _fts_ok(node):
         return "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", [
             _fts(node, query)
         ]
     if isinstance(node, Field):
         if _is_date(node):
-            start = _day_start(node.value, tz, node.name, query, node.column)
-            if node.name == "after":
-                return "m.id >= ?", [identity.id_base(start)]
-            if node.name == "before":
-                return "m.id < ?", [identity.id_base(start)]
-            return "m.id >= ? AND m.id < ?", [
-                identity.id_base(start),
-                identity.id_base(_next_day_start(node.value, tz)),
+            lo, hi = _date_range(node, tz, query)
+            bounds = [("m.id >= ?", lo), ("m.id < ?", hi)]
+            return " AND ".join(sql for sql, v in bounds if v is not None), [
+                v for _, v in bounds if v is not None
             ]
-        return _field_sql(store, node, query)
+        return _field_sql(store, node, query, warnings)
     if isinstance(node, Not):
-        sql, params = _node_sql(store, node.child, tz, query)
-        return f"NOT ({sql})", params
+        # A filter on a column that can be NULL (the sender of a system message) is NULL,
+        # not false, there; NOT NULL would drop the row: -from:Dana keeps system messages.
+        sql, params = _node_sql(store, node.child, tz, query, warnings)
+        return f"NOT coalesce(({sql}), 0)", params
     if isinstance(node, And | Or):
         joiner = " AND " if isinstance(node, And) else " OR "
         parts, params = [], []
         for c in node.children:
-            sql, p = _node_sql(store, c, tz, query)
+            sql, p = _node_sql(store, c, tz, query, warnings)
             parts.append(f"({sql})")
             params.extend(p)
         return joiner.join(parts), params
@@ -332,19 +363,66 @@ def _node_sql(store: Store, node: Node, tz: ZoneInfo, query: str) -> tuple[str, 
 # --- execution ------------------------------------------------------------------------------
 
 
+PAGE = 50  # rows of a search page when no limit is given
+
+
 @dataclass
 class SearchResult:
+    """The exact total of a search and one page of its hits (for people)."""
+
     query: str
     tz: str
     total: int
     sort: str
     limit: int
     offset: int
+    warnings: list[str]
     ids: list[int]
     results: list[dict[str, Any]]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "tz": self.tz, "total": self.total, "results": self.results}
+        return {
+            "query": self.query,
+            "tz": self.tz,
+            "total": self.total,
+            "warnings": self.warnings,
+            "results": self.results,
+        }
+
+
+@dataclass
+class SearchStream:
+    """Every hit of a search (or ``limit`` of them after ``offset``), read lazily from the
+    archive: consume ``ids()`` or ``records()`` once, while the archive is open.
+
+    ``expected`` is how many the count promised; ``delivered`` how many were read. They
+    differ only if an ingest or purge committed between the count and the reading."""
+
+    query: str
+    tz: str
+    total: int
+    sort: str
+    limit: int | None
+    offset: int
+    warnings: list[str]
+    expected: int
+    store: Store = field(repr=False)
+    plan: Plan = field(repr=False)
+    delivered: int = 0
+
+    def head(self) -> dict[str, Any]:
+        """The ``search --json`` document without its ``results``."""
+        return {"query": self.query, "tz": self.tz, "total": self.total, "warnings": self.warnings}
+
+    def ids(self) -> Iterator[int]:
+        for mid in hit_ids(self.store, self.plan, self.sort, self.limit, self.offset):
+            self.delivered += 1
+            yield mid
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        zone = check_zone(self.tz)
+        for rec in iter_records(self.store, self.ids()):
+            yield _presented(rec, self.plan, zone)
 
 
 def _base_sql(plan: Plan) -> tuple[str, list[Any], str]:
@@ -379,16 +457,25 @@ def count(store: Store, plan: Plan) -> int:
     return int(store.one(f"SELECT count(*) {sql}", params))
 
 
-def page(store: Store, plan: Plan, sort: str, limit: int, offset: int) -> list[int]:
+def hit_ids(store: Store, plan: Plan, sort: str, limit: int | None, offset: int) -> Iterator[int]:
+    """Matching ids in ``sort`` order (newest first, or best first), streamed from one
+    statement (one consistent read of the archive). Ordering by relevance sorts every hit
+    in memory; date order reads the index in order."""
     sql, params, idcol = _base_sql(plan)
     if sort == "relevance" and plan.fts is not None:
         order = "bm25(messages_fts), f.rowid DESC"
     else:
         order = f"{idcol} DESC"
     rows = store.execute(
-        f"SELECT {idcol} {sql} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset]
+        f"SELECT {idcol} {sql} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, -1 if limit is None else limit, offset],
     )
-    return [int(r[0]) for r in rows]
+    for (mid,) in rows:
+        yield int(mid)
+
+
+def page(store: Store, plan: Plan, sort: str, limit: int, offset: int) -> list[int]:
+    return list(hit_ids(store, plan, sort, limit, offset))
 
 
 def matching_ids(store: Store, plan: Plan) -> Iterator[int]:
@@ -423,6 +510,34 @@ def snippet(
     ]
 
 
+def _presented(rec: dict[str, Any], plan: Plan, zone: ZoneInfo) -> dict[str, Any]:
+    """A hit as search shows it: its times also in the output zone, and a snippet."""
+    text, spans = snippet(
+        rec["text"] or " ".join(a["name"] for a in rec["attachments"]), plan.terms
+    )
+    rec["snippet"] = text
+    rec["highlights"] = spans
+    return local_times(rec, zone)
+
+
+def local_times(rec: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """Add ``sent_at_local`` and ``edited_at_local``: the UTC times of the record in
+    ``zone``, ISO 8601 with their UTC offset (``2024-01-05T04:00:00-05:00``)."""
+    for key in ("sent_at", "edited_at"):
+        value = rec.get(key)
+        rec[f"{key}_local"] = (
+            datetime.fromisoformat(value).astimezone(zone).isoformat() if value else None
+        )
+    return rec
+
+
+def _checked(sort: str, limit: int | None, offset: int) -> None:
+    if sort not in SORTS:
+        raise QueryError(f"--sort is one of {', '.join(SORTS)}")
+    if (limit is not None and limit < 0) or offset < 0:
+        raise QueryError("--limit and --offset must not be negative")
+
+
 def search(
     archive: Archive,
     query: str,
@@ -430,14 +545,12 @@ def search(
     *,
     tz: str | None = None,
     sort: str = "date",
-    limit: int = 50,
+    limit: int = PAGE,
     offset: int = 0,
 ) -> SearchResult:
-    """Run ``query``: the exact total and one page of message records (newest first)."""
-    if sort not in SORTS:
-        raise QueryError(f"--sort is one of {', '.join(SORTS)}")
-    if limit < 0 or offset < 0:
-        raise QueryError("--limit and --offset must not be negative")
+    """Run ``query``: the exact total and one page of message records (newest first), with
+    their times in ``tz`` (default: the archive's zone) beside UTC."""
+    _checked(sort, limit, offset)
     zone_name = tz or archive.default_tz
     zone = check_zone(zone_name)
     store = archive.store
@@ -445,29 +558,55 @@ def search(
         plan = compile_query(store, query, zone)
         total = count(store, plan)
         ids = page(store, plan, sort, limit, offset) if limit else []
-        records = message_records(store, ids)
-        for rec in records:
-            text, spans = snippet(
-                rec["text"] or " ".join(a["name"] for a in rec["attachments"]), plan.terms
-            )
-            rec["snippet"] = text
-            rec["highlights"] = spans
-        auditlog.append(
-            store,
-            inv,
-            details={
-                "query": query,
-                "tz": zone_name,
-                "total": total,
-                "returned": len(ids),
-                "sort": sort,
-            },
-        )
-    return SearchResult(query, zone_name, total, sort, limit, offset, ids, records)
+        records = [_presented(rec, plan, zone) for rec in message_records(store, ids)]
+        _audit(store, inv, query, zone_name, total, len(ids), sort)
+    return SearchResult(query, zone_name, total, sort, limit, offset, plan.warnings, ids, records)
 
 
-def show(archive: Archive, message_id: int, context: int, inv: Invocation) -> dict[str, Any]:
-    """A message with ``context`` messages before and after it in its conversation."""
+def stream(
+    archive: Archive,
+    query: str,
+    inv: Invocation,
+    *,
+    tz: str | None = None,
+    sort: str = "date",
+    limit: int | None = None,
+    offset: int = 0,
+) -> SearchStream:
+    """Run ``query`` for output of every hit (``limit`` None) in bounded memory.
+
+    The count and the audit entry are committed first, so that the hits are on record
+    before a single one is read out; the stream then reads them lazily."""
+    _checked(sort, limit, offset)
+    zone_name = tz or archive.default_tz
+    zone = check_zone(zone_name)
+    store = archive.store
+    with store.transaction():
+        plan = compile_query(store, query, zone)
+        total = count(store, plan)
+        expected = max(0, total - offset)
+        if limit is not None:
+            expected = min(expected, limit)
+        _audit(store, inv, query, zone_name, total, expected, sort)
+    return SearchStream(
+        query, zone_name, total, sort, limit, offset, plan.warnings, expected, store, plan
+    )
+
+
+def _audit(
+    store: Store, inv: Invocation, query: str, tz: str, total: int, returned: int, sort: str
+) -> None:
+    details = {"query": query, "tz": tz, "total": total, "returned": returned, "sort": sort}
+    auditlog.append(store, inv, details=details)
+
+
+def show(
+    archive: Archive, message_id: int, context: int, inv: Invocation, *, tz: str | None = None
+) -> dict[str, Any]:
+    """A message with ``context`` messages before and after it in its conversation, with
+    times also in ``tz`` (default: the archive's zone)."""
+    zone_name = tz or archive.default_tz
+    zone = check_zone(zone_name)
     store = archive.store
     with store.transaction():
         row = store.execute("SELECT chat_id FROM messages WHERE id = ?", (message_id,)).fetchone()
@@ -489,8 +628,13 @@ def show(archive: Archive, message_id: int, context: int, inv: Invocation) -> di
             )
         ]
         ids = [*reversed(before), message_id, *after]
-        records = message_records(store, ids)
+        records = [local_times(rec, zone) for rec in message_records(store, ids)]
         auditlog.append(
             store, inv, details={"id": message_id, "context": context, "shown": len(ids)}
         )
-    return {"id": message_id, "chat": records[0]["chat"] if records else None, "messages": records}
+    return {
+        "id": message_id,
+        "chat": records[0]["chat"] if records else None,
+        "tz": zone_name,
+        "messages": records,
+    }

@@ -94,7 +94,9 @@ def test_search_json_wraps_the_same_records(run: Run) -> None:
     out = json.loads(run("search", "mandate", "--json", **KEY).stdout)
     assert (out["query"], out["tz"], out["total"]) == ("mandate", "Europe/London", 1)
     (record,) = out["results"]
-    assert {k: v for k, v in record.items() if k not in ("snippet", "highlights")} == REPLY
+    added = ("snippet", "highlights", "sent_at_local", "edited_at_local")
+    assert {k: v for k, v in record.items() if k not in added} == REPLY
+    assert record["sent_at_local"] == "2024-03-15T08:11:40+00:00"  # London is on GMT
 
 
 def test_chats_lists_conversations(run: Run) -> None:

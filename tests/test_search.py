@@ -6,18 +6,21 @@ trading.tgfake (see tests/fixtures/search). Date order is newest first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from archiver import parsers
+from archiver import holds, parsers
 from archiver.archive import Archive, create_archive, open_archive
 from archiver.errors import QueryError
 from archiver.ingest import IngestOptions, ingest
 from archiver.keyring import Secret, create_key_file
 from archiver.people import link
-from archiver.search import search, show
+from archiver.records import message_records
+from archiver.search import compile_query, page, search, show
 from tests.conftest import inv
 from tests.fakeparser import FakeParser, FakeTelegramParser
 
@@ -50,6 +53,12 @@ def labels(archive: Archive, query: str, **kw: object) -> list[str]:
     assert result.total == len(result.results)
     return [PREFIX[r["sources"][0]["file"]] + str(r["sources"][0]["line"]) for r in result.results]
 
+
+# every message but d5, the only one with "price" and without "guarantee"
+GUARANTEE_OR_NOT_PRICE = [
+    "d18", "d17", "d16", "d15", "d14", "d13", "d12", "d11", "t4", "t3", "t2", "d10", "d9",
+    "d8", "d7", "d6", "d4", "d3", "d2",
+]  # fmt: skip
 
 GOLDEN = [
     ("müller", ["t2", "d9", "d3", "d2"]),
@@ -94,7 +103,17 @@ GOLDEN = [
     ('after:2024-03-10 from:"Nurse Joy"', ["d18", "d16", "d13", "d12"]),
     ("NOT kind:system on:2024-01-05", ["d7", "d6", "d5", "d4", "d3", "d2"]),
     ("(from:Sam OR from:Lee) guarant*", ["d5"]),
-    ('guarantee OR from:"Nurse Joy"', ["d18", "d16", "d13", "d12", "t3", "d7", "d4", "d3"]),
+    # OR binds tighter than AND; filters narrow the whole query wherever written
+    ("muller signed OR confirmed", ["d9"]),
+    ("(muller signed) OR confirmed", ["d12", "t3", "d9"]),
+    ("guarantee OR muller from:Dana", ["d7", "d4", "d2"]),
+    ("from:Dana guarantee OR muller", ["d7", "d4", "d2"]),
+    ("guarantee OR muller -from:Dana", ["t3", "t2", "d9", "d3"]),
+    ("guarantee OR muller (from:Sam OR from:user2)", ["t3"]),
+    ("(guarantee muller) OR (signed pérez)", ["d12", "d3"]),
+    ("guarantee muller OR signed", ["d4", "d3"]),
+    ("NOT (kind:system OR kind:deleted) on:2024-01-05", ["d7", "d6", "d5", "d4", "d3", "d2"]),
+    ("guarantee OR -price", GUARANTEE_OR_NOT_PRICE),
     ("合同", ["d14"]),
     ("明天签", ["d14"]),
     ("会議", ["d15"]),
@@ -151,10 +170,56 @@ ERRORS = [
     ("NEAR(price, 5)", "NEAR( ) needs at least two words or phrases", 1),
     (
         "price frm:Dana",
-        "unknown field 'frm'; fields are: from, participant, chat, custodian, "
-        "platform, kind, has, edited, after, before, on (to search for the word, put it in quotes)",
+        "unknown field 'frm' (did you mean from:?); fields are: from, participant, chat, "
+        "custodian, platform, kind, has, edited, after, before, on (to search for the word, "
+        "put it in quotes)",
         7,
     ),
+    (
+        "price Custodain:dana",
+        "unknown field 'Custodain' (did you mean custodian:?); fields are: from, participant, "
+        "chat, custodian, platform, kind, has, edited, after, before, on (to search for the "
+        "word, put it in quotes)",
+        7,
+    ),
+    (
+        "price zzz:1",
+        "unknown field 'zzz'; fields are: from, participant, chat, custodian, platform, kind, "
+        "has, edited, after, before, on (to search for the word, put it in quotes)",
+        7,
+    ),
+    (
+        'guarantee OR from:"Nurse Joy"',
+        "from: cannot be one side of an OR with words: filters apply to the whole query. "
+        "Move it out of the OR to narrow the whole search, or run one search for the words "
+        "and one for from:",
+        14,
+    ),
+    (
+        "price (muller OR (guarantee kind:text))",
+        "kind: cannot be one side of an OR with words: filters apply to the whole query. "
+        "Move it out of the OR to narrow the whole search, or run one search for the words "
+        "and one for kind:",
+        29,
+    ),
+    (
+        "price -(guarantee after:2024-01-01)",
+        "after: cannot be negated together with words: filters apply to the whole query. "
+        "Negate the filter on its own (-after:...) and the words on their own",
+        19,
+    ),
+    (
+        "(guarantee from:Sam) OR (muller from:Sam)",
+        "from: cannot be one side of an OR with words: filters apply to the whole query. "
+        "Move it out of the OR to narrow the whole search, or run one search for the words "
+        "and one for from:",
+        12,
+    ),
+    ("price w/1000001 guarantee", "distance 1000001 is too large: at most 1000000 words", 7),
+    ("w/5 price", 'w/5 needs a word or "phrase" before it', 1),
+    ("on:9999-12-31", "on: 9999-12-31 is out of range", 1),
+    ("(" * 25 + "a" + ")" * 25, "nested too deeply: at most 24 levels of parentheses and NOT", 25),
+    ("NOT " * 25 + "a", "nested too deeply: at most 24 levels of parentheses and NOT", 97),
     (
         "after:2024-13-01",
         "after: expects a date as YYYY-MM-DD (e.g. after:2024-01-31), not '2024-13-01'",
@@ -216,3 +281,126 @@ def test_every_search_is_audited(corpus: Archive) -> None:
     assert [r["action"] for r in rows] == ["search"]
     assert '"query":"muller"' in rows[0]["details"]
     assert '"total":4' in rows[0]["details"]
+
+
+OR_WORD = "'or' is searched as a word; use OR (or write \"or\" in quotes to search for the word)"
+AND_OR = (
+    "AND at column 7 meets OR without parentheses: OR binds tighter, so 'a AND b OR c' means "
+    "'a AND (b OR c)'; add parentheses to make the intent explicit"
+)
+WARNINGS = [
+    ("price or guarantee", [OR_WORD]),
+    (
+        "price and guarantee not muller",
+        [
+            "'and' is searched as a word; use AND (or write \"and\" in quotes to search for "
+            "the word)",
+            "'not' is searched as a word; use NOT (or write \"not\" in quotes to search for "
+            "the word)",
+        ],
+    ),
+    (
+        "price Or guarantee",
+        ["'Or' is searched as a word; use OR (or write \"Or\" in quotes to search for the word)"],
+    ),
+    ('price "or" guarantee', []),
+    ("or", []),
+    ("price OR guarantee", []),
+    ("price AND guarantee OR muller", [AND_OR]),
+    ("price AND guarantee OR muller AND x", [AND_OR]),
+    ("(price AND guarantee) OR muller", []),
+    ("price AND (guarantee OR muller)", []),
+    ("price guarantee OR muller", []),  # the documented reading of juxtaposition
+    (
+        "from:Dnaa price",
+        ["from:Dnaa matches no participant in the archive, so nothing can match; nearest: Dana"],
+    ),
+    (
+        "from:Whitfeld",
+        [
+            "from:Whitfeld matches no participant in the archive, so nothing can match; "
+            "nearest: Dana Whitfield"
+        ],
+    ),
+    ("from:Dana price", []),
+    (
+        'chat:"Deal Dsk"',
+        ["chat:Deal Dsk matches no chat in the archive, so nothing can match; nearest: Deal Desk"],
+    ),
+    (
+        "custodian:sam@broker.exampel",
+        [
+            "custodian:sam@broker.exampel matches no custodian in the archive, so nothing can "
+            "match; nearest: sam@broker.example"
+        ],
+    ),
+    ("custodian:zzz", ["custodian:zzz matches no custodian in the archive, so nothing can match"]),
+    (
+        "after:2024-03-01 before:2024-02-01",
+        ["the date filters leave no day between them, so nothing can match"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "warnings"), WARNINGS, ids=[q for q, _ in WARNINGS])
+def test_queries_that_may_not_mean_what_they_seem_warn(
+    corpus: Archive, query: str, warnings: list[str]
+) -> None:
+    assert search(corpus, query, inv()).warnings == warnings
+
+
+def syntax_1_labels(archive: Archive, query: str) -> list[str]:
+    plan = compile_query(archive.store, query, ZoneInfo("Europe/London"), syntax=1)
+    return [
+        PREFIX[r["sources"][0]["file"]] + str(r["sources"][0]["line"])
+        for r in message_records(archive.store, page(archive.store, plan, "date", 100, 0))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("guarantee muller OR signed", ["d12", "d6", "d4", "d3"]),  # (a b) OR c
+        ('guarantee OR from:"Nurse Joy"', ["d18", "d16", "d13", "d12", "t3", "d7", "d4", "d3"]),
+        ("guarantee OR -price", GUARANTEE_OR_NOT_PRICE),
+    ],
+)
+def test_syntax_1_keeps_the_meaning_queries_had(
+    corpus: Archive, query: str, expected: list[str]
+) -> None:
+    assert syntax_1_labels(corpus, query) == expected
+
+
+def test_a_hold_keeps_the_query_syntax_it_was_written_in(tmp_path: Path, key_file: Path) -> None:
+    """A hold from before syntax 2 (no query_syntax in its scope) still preserves what its
+    query meant then; a new hold records syntax 2."""
+    secret = Secret("keyfile", key_file.read_bytes(), "test")
+    create_archive(tmp_path / "a", secret, inv("init"), tz="Europe/London").archive.close()
+    archive = open_archive(tmp_path / "a", secret)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(parsers, "all_parsers", lambda: [FakeParser()])
+            ingest(archive, [FIXTURES / "deal-desk.fake"], IngestOptions(), inv())
+        query = "guarantee muller OR signed"
+        new = holds.create(
+            archive, "new", matter="m", reason="r", custodian=[], chat=[], participant=[],
+            sent_after=None, sent_before=None, query=query, inv=inv("hold.create"),
+        )  # fmt: skip
+        assert (new["held_now"], new["scope"]["query_syntax"]) == (2, 2)  # d3, d4
+        scope = json.dumps({"query": query, "tz": "Europe/London"})
+        archive.store.execute(
+            "INSERT INTO holds(name, matter, reason, scope, created_at, created_by) "
+            "VALUES ('old', 'm', 'r', ?, 0, 'tester')",
+            (scope,),
+        )
+        old = holds.show(archive, "old", inv("hold.show"))
+        assert (old["held_now"], old["scope"]["query_syntax"]) == (4, 1)  # d3, d4, d6, d12
+    finally:
+        archive.close()
+
+
+def test_negating_a_filter_keeps_messages_without_that_column(corpus: Archive) -> None:
+    """-from:X keeps system messages (they have no sender): NULL is not 'from X'."""
+    assert "d8" in labels(corpus, "-from:Dana")
+    assert "d8" in labels(corpus, "NOT (from:Dana OR from:Sam)")
+    assert "d8" not in labels(corpus, "from:Dana")
