@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,6 +33,19 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def json_document(head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
+    """``print_json({**head, key: list(items)})`` byte for byte, written item by item so
+    that memory does not grow with the number of items."""
+    opening = json.dumps({**head, key: []}, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(opening[: -len("]\n}")])  # the document up to the list's "["
+    first = True
+    for item in items:
+        body = json.dumps(item, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write(("\n" if first else ",\n") + textwrap.indent(body, "    "))
+        first = False
+    sys.stdout.write(("]" if first else "\n  ]") + "\n}\n")
+
+
 def line(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
@@ -40,6 +56,11 @@ def error(message: str) -> None:
 
 def warning(message: str) -> None:
     sys.stderr.write(f"Warning: {message}\n")
+
+
+def warnings(messages: Iterable[str]) -> None:
+    for message in messages:
+        warning(message)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -269,9 +290,16 @@ def chat_split(report: dict[str, Any]) -> None:
     _rules_moved(report)
 
 
-def chats(rows: list[dict[str, Any]]) -> None:
+def _local_day(utc: str | None, zone: str) -> str:
+    """The date of an ISO 8601 UTC time in ``zone``."""
+    if not utc:
+        return ""
+    return datetime.fromisoformat(utc).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def chats(rows: list[dict[str, Any]], zone: str) -> None:
     table(
-        "Conversations",
+        f"Conversations (dates in {zone})",
         ["id", "platform", "chat", "messages", "first", "last", "participants", "custodians"],
         [
             [
@@ -279,8 +307,8 @@ def chats(rows: list[dict[str, Any]]) -> None:
                 r["platform"],
                 r["chat"] or r["key"],
                 r["messages"],
-                (r["first"] or "")[:10],
-                (r["last"] or "")[:10],
+                _local_day(r["first"], zone),
+                _local_day(r["last"], zone),
                 ", ".join(r["participants"][:6]) + (" …" if len(r["participants"]) > 6 else ""),
                 ", ".join(r["custodians"]),
             ]
@@ -299,47 +327,60 @@ def _highlighted(text: str, spans: list[list[int]] | list[tuple[int, int]]) -> T
     return out
 
 
+def _local(value: str | None, width: int = 16) -> str:
+    """``2024-01-05T04:00:00-05:00`` as ``2024-01-05 04:00`` (the zone is in the header)."""
+    return (value or "")[:width].replace("T", " ")
+
+
 def search_result(result: dict[str, Any], offset: int) -> None:
     total, rows = result["total"], result["results"]
     shown = f"{offset + 1}-{offset + len(rows)}" if rows else "none"
-    line(f"{total} message(s) match {result['query']!r} (showing {shown}; times in UTC)")
+    line(f"{total} message(s) match {result['query']!r} (showing {shown}; times in {result['tz']})")
     if not rows:
         return
     t = Table(show_lines=False)
-    for col in ("id", "sent (UTC)", "chat", "sender", "kind", "snippet"):
+    for col in ("id", "sent", "chat", "sender", "kind", "snippet"):
         t.add_column(col, overflow="fold")
     for r in rows:
         t.add_row(
             str(r["id"]),
-            (r["sent_at"] or "")[:16].replace("T", " "),
+            _local(r["sent_at_local"]),
             r["chat"] or "",
             r["sender"] or "",
             r["kind"],
             _highlighted(r.get("snippet", r["text"]), r.get("highlights", [])),
         )
     console().print(t)
+    rest = total - offset - len(rows)
+    if rest > 0:
+        line(
+            f"{rest} more: --offset {offset + len(rows)} for the next page; "
+            "--ids, --csv or --json (without --limit) give every hit"
+        )
 
 
-def records_csv(rows: list[dict[str, Any]]) -> None:
+def output_cut(written: int, total: int, limit: int | None, offset: int) -> None:
+    """Say on stderr that a machine output holds fewer hits than matched, and why."""
+    options = [f"--limit {limit}"] if limit is not None else []
+    if offset:
+        options.append(f"--offset {offset}")
+    names = " and ".join(option.split()[0] for option in options)
+    warning(
+        f"output cut: {written} of {total} hit(s) written ({' '.join(options)}); "
+        f"run without {names} to get all {total}"
+    )
+
+
+def records_csv(rows: Iterable[dict[str, Any]]) -> None:
     from archiver.export import write_records
 
     write_records(rows, "csv", sys.stdout)
 
 
-def transcript(shown: dict[str, Any], zone: str) -> None:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(zone)
-    line(f"Conversation: {shown['chat']}   (times in {zone})")
+def transcript(shown: dict[str, Any]) -> None:
+    line(f"Conversation: {shown['chat']}   (times in {shown['tz']})")
     for r in shown["messages"]:
-        when = "(no time)"
-        if r["sent_at"]:
-            when = (
-                datetime.fromisoformat(r["sent_at"].replace("Z", "+00:00"))
-                .astimezone(tz)
-                .strftime("%Y-%m-%d %H:%M:%S")
-            )
+        when = _local(r["sent_at_local"], 19) or "(no time)"
         marker = ">>" if r["id"] == shown["id"] else "  "
         who = r["sender"] or f"[{r['kind']}]"
         body = r["text"]

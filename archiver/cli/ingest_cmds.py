@@ -99,11 +99,13 @@ def chats(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json:
     """
     if ctx.invoked_subcommand is not None:
         return
-    rows = with_archive(ctx, archive_dir, key_file, chats_lib.list_chats)
+    rows, zone = with_archive(
+        ctx, archive_dir, key_file, lambda a, inv: (chats_lib.list_chats(a, inv), a.default_tz)
+    )
     if as_json:
         render.print_json(rows)
     else:
-        render.chats(rows)
+        render.chats(rows, zone)
 
 
 @chats.command("merge")

@@ -10,6 +10,7 @@ from archiver import people as people_lib
 from archiver import render
 from archiver import search as search_lib
 from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.errors import ArchiverError
 
 QUERY_HELP = """
 \b
@@ -25,14 +26,47 @@ Query language:
   kind:text|media|system|deleted|poll|location|contact|call
   has:attachment   edited:true|false
   after:YYYY-MM-DD  before:YYYY-MM-DD  on:YYYY-MM-DD   (days in --tz)
+
+\b
+Precedence (as in Gmail and Google Vault):
+  OR binds tighter than AND:  a b OR c  means  a AND (b OR c)
+  parentheses override:       (a b) OR c
+  filters apply to the whole query wherever written:
+    x OR y from:Dana  means  (x OR y) AND from:Dana
+  a group of filters only is a filter: (from:Sam OR from:Lee), -kind:system
+  a filter cannot be one side of an OR with words, or negated with
+  words (e.g. x OR from:Dana): such a query is refused
+  lower-case and/or/not are searched as words (with a warning)
+
+\b
+Output: the table shows 50 rows (--limit N, --offset N for more);
+--ids, --csv and --json write every hit unless --limit is given, and
+say on stderr when they were cut. Times are shown in --tz (default:
+the archive's zone), named in the first line; --json records add
+sent_at_local beside the UTC sent_at.
 """
+
+
+def _positive_limit(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise click.BadParameter(
+            f"{value} would show nothing; leave --limit out of --ids, --csv or --json to get "
+            "every hit, or use --count for the number of hits alone",
+            ctx,
+            param,
+        )
+    return value
 
 
 @click.command(epilog=QUERY_HELP)
 @click.argument("query")
 @archive_options
 @click.option(
-    "--limit", default=50, show_default=True, type=click.IntRange(min=0), help="Rows to show."
+    "--limit",
+    type=int,
+    callback=_positive_limit,
+    help="Rows to write, at least 1 [default: 50 in the table; every hit with --ids, --csv, "
+    "--json].",
 )
 @click.option(
     "--offset", default=0, show_default=True, type=click.IntRange(min=0), help="Rows to skip."
@@ -48,46 +82,83 @@ Query language:
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV rows (same columns as export).")
 @click.option("--ids", "as_ids", is_flag=True, help="Print only message ids, one per line.")
+@click.option("--count", "as_count", is_flag=True, help="Print only the number of hits.")
 @click.pass_context
 def search(
     ctx: click.Context,
     query: str,
     archive_dir: Path,
     key_file: Path | None,
-    limit: int,
+    limit: int | None,
     offset: int,
     sort: str,
     tz: str | None,
     as_json: bool,
     as_csv: bool,
     as_ids: bool,
+    as_count: bool,
 ) -> None:
     """Search the archive; prints the exact number of hits, then a page of them.
 
     \b
     Example:
-      archiver search '"term sheet" from:Dana after:2024-01-01'
-      archiver search 'NEAR(price guarantee, 5) OR w/3' --sort relevance --json
+      archiver search '"price guarantee" OR (bond w/5 coupon) from:Dana after:2024-01-01'
+      archiver search 'NEAR(price guarantee, 5) OR mandate' --sort relevance --json
+      archiver search 'from:Dana' --tz America/New_York --csv > dana.csv
     """
-    if sum((as_json, as_csv, as_ids)) > 1:
-        raise click.UsageError("choose one of --json, --csv, --ids")
-    result = with_archive(
+    output = _output(as_json=as_json, as_csv=as_csv, as_ids=as_ids, as_count=as_count)
+    if output in ("table", "count"):
+        rows = (limit or search_lib.PAGE) if output == "table" else 0
+        result = with_archive(
+            ctx,
+            archive_dir,
+            key_file,
+            lambda a, inv: search_lib.search(
+                a, query, inv, tz=tz, sort=sort, limit=rows, offset=offset
+            ),
+        )
+        render.warnings(result.warnings)
+        if output == "count":
+            render.line(str(result.total))
+        else:
+            render.search_result(result.as_dict(), offset)
+        return
+    with_archive(
         ctx,
         archive_dir,
         key_file,
-        lambda a, inv: search_lib.search(
-            a, query, inv, tz=tz, sort=sort, limit=limit, offset=offset
+        lambda a, inv: write_hits(
+            search_lib.stream(a, query, inv, tz=tz, sort=sort, limit=limit, offset=offset), output
         ),
     )
-    if as_json:
-        render.print_json(result.as_dict())
-    elif as_csv:
-        render.records_csv(result.results)
-    elif as_ids:
-        for mid in result.ids:
+
+
+def _output(**flags: bool) -> str:
+    """The one output asked for: table (the default), json, csv, ids or count."""
+    chosen = [name.removeprefix("as_") for name, on in flags.items() if on]
+    if len(chosen) > 1:
+        raise click.UsageError("choose one of --json, --csv, --ids, --count")
+    return chosen[0] if chosen else "table"
+
+
+def write_hits(hits: search_lib.SearchStream, fmt: str) -> None:
+    """Every hit of ``hits`` to stdout as ``fmt``, then say on stderr if any were left out."""
+    render.warnings(hits.warnings)
+    if fmt == "ids":
+        for mid in hits.ids():
             render.line(str(mid))
+    elif fmt == "csv":
+        render.records_csv(hits.records())
     else:
-        render.search_result(result.as_dict(), offset)
+        render.json_document(hits.head(), "results", hits.records())
+    if hits.delivered != hits.expected:
+        raise ArchiverError(
+            f"the archive changed while the hits were written (an ingest or purge committed "
+            f"meanwhile): {hits.delivered} written, {hits.expected} counted; run the search "
+            "again for a consistent result"
+        )
+    if hits.delivered < hits.total:
+        render.output_cut(hits.delivered, hits.total, hits.limit, hits.offset)
 
 
 @click.command()
@@ -119,14 +190,16 @@ def show(
       archiver show 1791633812490240 --context 10
     """
 
-    def action(archive, inv):  # type: ignore[no-untyped-def]
-        return search_lib.show(archive, message_id, context, inv), tz or archive.default_tz
-
-    shown, zone = with_archive(ctx, archive_dir, key_file, action)
+    shown = with_archive(
+        ctx,
+        archive_dir,
+        key_file,
+        lambda a, inv: search_lib.show(a, message_id, context, inv, tz=tz),
+    )
     if as_json:
         render.print_json(shown)
     else:
-        render.transcript(shown, zone)
+        render.transcript(shown)
 
 
 @click.group()
