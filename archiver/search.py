@@ -419,10 +419,11 @@ class SearchStream:
             self.delivered += 1
             yield mid
 
-    def records(self) -> Iterator[dict[str, Any]]:
+    def records(self, snippets: bool = True) -> Iterator[dict[str, Any]]:
+        """Message records with times in ``tz`` and, if ``snippets``, the snippet."""
         zone = check_zone(self.tz)
         for rec in iter_records(self.store, self.ids()):
-            yield _presented(rec, self.plan, zone)
+            yield _presented(rec, self.plan, zone) if snippets else local_times(rec, zone)
 
 
 def _base_sql(plan: Plan) -> tuple[str, list[Any], str]:

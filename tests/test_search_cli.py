@@ -88,9 +88,12 @@ def test_ids_csv_and_json_write_every_hit(search: Callable[..., Result]) -> None
     assert [str(r["id"]) for r in doc["results"]] == ids.stdout.split()
 
 
-def test_streamed_json_is_the_document_print_json_writes(search: Callable[..., Result]) -> None:
+def test_streamed_json_has_one_record_per_line(search: Callable[..., Result]) -> None:
     out = search("deal", "--json", "--limit", "3").stdout
-    assert out == json.dumps(json.loads(out), indent=2, ensure_ascii=False) + "\n"
+    doc = json.loads(out)
+    head = json.dumps({**doc, "results": []}, indent=2, ensure_ascii=False)[: -len("]\n}")]
+    records = ",\n".join("    " + json.dumps(r, ensure_ascii=False) for r in doc["results"])
+    assert out == head + "\n" + records + "\n  ]\n}\n"
     empty = search("nothingmatches", "--json").stdout
     assert json.loads(empty) == {
         "query": "nothingmatches",
@@ -283,8 +286,9 @@ def test_json_document_writes_each_item_before_reading_the_next(
 
     render.json_document({"total": 3}, "results", items())
     assert seen[0] < seen[1] < seen[2]  # written as it went, not collected first
-    assert out.getvalue() == json.dumps({"total": 3, "results": [{"n": i} for i in range(3)]},
-                                        indent=2) + "\n"  # fmt: skip
+    assert out.getvalue() == (
+        '{\n  "total": 3,\n  "results": [\n    {"n": 0},\n    {"n": 1},\n    {"n": 2}\n  ]\n}\n'
+    )
 
 
 def test_a_stream_reads_lazily(made: tuple[Path, Path], key_secret: Secret) -> None:

@@ -117,11 +117,7 @@ def search(
                 a, query, inv, tz=tz, sort=sort, limit=rows, offset=offset
             ),
         )
-        render.warnings(result.warnings)
-        if output == "count":
-            render.line(str(result.total))
-        else:
-            render.search_result(result.as_dict(), offset)
+        show_page(result, output)
         return
     with_archive(
         ctx,
@@ -141,6 +137,15 @@ def _output(**flags: bool) -> str:
     return chosen[0] if chosen else "table"
 
 
+def show_page(result: search_lib.SearchResult, output: str) -> None:
+    """A page of hits as a table (or their number alone), after any warnings."""
+    render.warnings(result.warnings)
+    if output == "count":
+        render.line(str(result.total))
+    else:
+        render.search_result(result.as_dict(), result.offset)
+
+
 def write_hits(hits: search_lib.SearchStream, fmt: str) -> None:
     """Every hit of ``hits`` to stdout as ``fmt``, then say on stderr if any were left out."""
     render.warnings(hits.warnings)
@@ -148,7 +153,7 @@ def write_hits(hits: search_lib.SearchStream, fmt: str) -> None:
         for mid in hits.ids():
             render.line(str(mid))
     elif fmt == "csv":
-        render.records_csv(hits.records())
+        render.records_csv(hits.records(snippets=False))
     else:
         render.json_document(hits.head(), "results", hits.records())
     if hits.delivered != hits.expected:
