@@ -18,14 +18,26 @@ Pure: TOML bytes in, frozen rules out. A policy file looks like::
     scope = { chat = ["Family*"] }
     delete_after = "2 years"  # delete-only rule
 
-Scope keys are lists of case-insensitive globs; a rule without a scope, or whose every
-list is ``["*"]``, is org-wide. Durations are ``N year(s)|month(s)|week(s)|day(s)`` or
-ISO 8601 (``P6Y``, ``P18M``, ``P1Y6M``, ``P2W``), calendar-correct via ``relativedelta``.
-Every error names the file, the rule and the field.
+    [[rules]]
+    name = "business-chats"
+    exclude = { chat = ["Family*"] }   # everything except the family chats
+    retain = "6 years"
+    then = "delete"
+
+Scope keys are lists of case-insensitive globs (``*``, ``?``, ``[abc]``); a message is
+in a rule's scope when, for every key, one of its values matches one of the globs. A
+rule without a scope, or whose every list is ``["*"]``, is org-wide. ``exclude`` takes
+the same keys and takes out every message with a value matching one of its globs (any
+key); exclusions do not make an org-wide rule scoped. Keys may be written singular or
+plural (``chat`` or ``chats``). Durations are ``N year(s)|month(s)|week(s)|day(s)`` or
+ISO 8601 (``P6Y``, ``P18M``, ``P1Y6M``, ``P2W``), calendar-correct via ``relativedelta``,
+at most ``MAX_YEARS``. Every error names the file, the rule and the field, and no input
+raises anything but ``PolicyError``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -41,13 +53,30 @@ from archiver.errors import PolicyError
 from archiver.model import KINDS, PLATFORMS
 
 SCOPE_KEYS = ("platform", "custodian", "chat", "participant", "kind")
-RULE_KEYS = ("name", "description", "citation", "scope", "basis", "retain", "then", "delete_after")
+RULE_KEYS = (
+    "name",
+    "description",
+    "citation",
+    "scope",
+    "exclude",
+    "basis",
+    "retain",
+    "then",
+    "delete_after",
+)
 POLICY_KEYS = ("name", "description", "citation", "owner", "jurisdiction")
 BASES = ("sent", "ingested")
 THENS = ("keep", "delete")
+# The longest duration accepted: any message time plus it stays a valid date.
+MAX_YEARS = 1000
+# A policy file is a few kilobytes; anything far larger is not one.
+MAX_FILE_BYTES = 1 << 20
 
-_WORDS = re.compile(r"^\s*(\d+)\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
-_ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$", re.IGNORECASE)
+_NUMBER = r"(\d{1,9})"
+_WORDS = re.compile(rf"^\s*{_NUMBER}\s*(year|month|week|day)s?\s*$", re.IGNORECASE)
+_ISO = re.compile(
+    rf"^P(?:{_NUMBER}Y)?(?:{_NUMBER}M)?(?:{_NUMBER}W)?(?:{_NUMBER}D)?$", re.IGNORECASE
+)
 # Reference dates for comparing calendar durations (month ends, leap days).
 _REFERENCES = [
     datetime(2000 + y, m, d)
@@ -100,6 +129,11 @@ def parse_duration(text: Any, where: str) -> Duration:
         years, months, days = y, m, 7 * w + d
     if years == months == days == 0:
         raise PolicyError(f"{where}: a duration of zero ({text!r}) is not allowed")
+    if (years * 12 + months) * 31 + days > MAX_YEARS * 12 * 31:
+        raise PolicyError(
+            f"{where}: {text!r} is longer than {MAX_YEARS} years; a rule that only retains "
+            '(no then = "delete", no delete_after) already keeps messages forever'
+        )
     return Duration(text.strip(), years, months, days)
 
 
@@ -116,6 +150,7 @@ class Rule:
     delete_after: Duration | None
     citation: str | None = None
     description: str | None = None
+    exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def key(self) -> str:
@@ -137,8 +172,17 @@ class Rule:
     def scope_dict(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.scope}
 
+    def exclude_dict(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self.exclude}
+
+    def described(self) -> dict[str, Any]:
+        """The rule for display: as stored, with its (possibly empty) exclusions."""
+        return self.as_dict() | {"exclude": self.exclude_dict()}
+
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """The rule as stored in a policy set's document (``exclude`` only when given,
+        so that the digest of a set loaded before exclusions existed is unchanged)."""
+        out = {
             "policy": self.policy,
             "name": self.name,
             "scope": self.scope_dict(),
@@ -150,6 +194,9 @@ class Rule:
             "description": self.description,
             "org_wide": self.org_wide,
         }
+        if self.exclude:
+            out["exclude"] = self.exclude_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -200,30 +247,40 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _scope(raw: Any, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+# Plural spellings of the scope keys (``exclude = { chats = [...] }`` reads naturally).
+_PLURALS = {f"{key}s": key for key in SCOPE_KEYS}
+_FIXED_VALUES = {"platform": PLATFORMS, "kind": KINDS}
+
+
+Scope = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _scope(raw: Any, where: str, *, exclude: bool = False) -> Scope:
+    """A scope or exclude table, keys made singular and sorted."""
     if raw is None:
         return ()
+    table = "exclude" if exclude else "scope"
     if not isinstance(raw, dict):
-        raise PolicyError(f'{where}: scope must be a table such as {{ chat = ["Family*"] }}')
-    out = []
-    for key, value in raw.items():
+        raise PolicyError(f'{where}: expected a table such as {{ chat = ["Family*"] }}')
+    out: dict[str, tuple[str, ...]] = {}
+    for written, value in raw.items():
+        key = _PLURALS.get(written, written)
+        here = f"{where}.{written}"
         if key not in SCOPE_KEYS:
-            raise PolicyError(f"{where}.{key}: unknown scope key; use {', '.join(SCOPE_KEYS)}")
-        values = _strings(value, f"{where}.{key}")
-        if key == "platform":
-            for v in values:
-                if v != "*" and not any(
-                    re.fullmatch(v.replace("*", ".*"), p, re.I) for p in PLATFORMS
-                ):
-                    raise PolicyError(
-                        f"{where}.platform: {v!r} matches no platform ({', '.join(PLATFORMS)})"
-                    )
-        if key == "kind":
-            for v in values:
-                if v != "*" and not any(re.fullmatch(v.replace("*", ".*"), k, re.I) for k in KINDS):
-                    raise PolicyError(f"{where}.kind: {v!r} matches no kind ({', '.join(KINDS)})")
-        out.append((key, values))
-    return tuple(sorted(out))
+            raise PolicyError(f"{here}: unknown {table} key; use {', '.join(SCOPE_KEYS)}")
+        if key in out:
+            raise PolicyError(f"{where}: give {key} or {key}s, not both")
+        values = _strings(value, here)
+        for v in values:
+            if exclude and v.strip("*") == "":
+                raise PolicyError(
+                    f"{here}: {v!r} would exclude every message; remove the rule instead"
+                )
+            known = _FIXED_VALUES.get(key)
+            if known and v != "*" and not any(fnmatch.fnmatchcase(k, v.casefold()) for k in known):
+                raise PolicyError(f"{here}: {v!r} matches no {key} ({', '.join(known)})")
+        out[key] = values
+    return tuple(sorted(out.items()))
 
 
 def _rule(raw: Any, policy: str, index: int, file: str) -> Rule:
@@ -268,6 +325,7 @@ def _rule(raw: Any, policy: str, index: int, file: str) -> Rule:
         policy=policy,
         name=name.strip(),
         scope=_scope(raw.get("scope"), f"{where}: scope"),
+        exclude=_scope(raw.get("exclude"), f"{where}: exclude", exclude=True),
         basis=basis,
         retain=retain,
         then=then,
@@ -280,9 +338,15 @@ def _rule(raw: Any, policy: str, index: int, file: str) -> Rule:
 def parse_policy(text: str, file: str) -> Policy:
     """One policy file, validated."""
     try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PolicyError(f"{file}: not UTF-8 text") from None
+    try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{file}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PolicyError(f"{file}: not a policy file: arrays or tables nested too deep") from None
     for key in doc:
         if key not in ("policy", "rules"):
             raise PolicyError(
@@ -300,6 +364,8 @@ def parse_policy(text: str, file: str) -> Policy:
             raise PolicyError(
                 f"{file}: [policy] has unknown field {key!r}; use {', '.join(POLICY_KEYS)}"
             )
+        if key != "name" and not isinstance(head[key], str):
+            raise PolicyError(f"{file}: [policy] {key} must be a string")
     name = head["name"].strip()
     raw_rules = doc.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
@@ -313,7 +379,7 @@ def parse_policy(text: str, file: str) -> Policy:
     return Policy(
         name=name,
         file=file,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
         description=head.get("description"),
         citation=head.get("citation"),
         rules=rules,
@@ -337,10 +403,7 @@ def load_files(paths: list[Path]) -> PolicySet:
     policies = []
     names: dict[str, str] = {}
     for f in files:
-        try:
-            text = f.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise PolicyError(f"{f}: not UTF-8 text") from None
+        text = _read(f)
         policy = parse_policy(text, str(f))
         if policy.name in names:
             raise PolicyError(
@@ -349,6 +412,24 @@ def load_files(paths: list[Path]) -> PolicySet:
         names[policy.name] = str(f)
         policies.append(policy)
     return PolicySet(tuple(policies))
+
+
+def _read(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise PolicyError(
+            f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB, which no policy file needs; "
+            "check that this is the right file"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: not UTF-8 text") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
 
 
 def from_document(doc: dict[str, Any], version: int, locked: bool) -> PolicySet:
@@ -370,8 +451,8 @@ def lock_violations(old: PolicySet, new: PolicySet) -> list[str]:
         if n is None:
             problems.append(f"rule {o.key} would be removed")
             continue
-        if (n.scope, n.basis, n.then) != (o.scope, o.basis, o.then):
-            problems.append(f"rule {o.key} would change its scope, basis or action")
+        if (n.scope, n.exclude, n.basis, n.then) != (o.scope, o.exclude, o.basis, o.then):
+            problems.append(f"rule {o.key} would change its scope, exclusions, basis or action")
         if (n.delete_after is None) != (o.delete_after is None) or (
             n.delete_after and o.delete_after and n.delete_after != o.delete_after
         ):

@@ -423,43 +423,70 @@ def people(rows: list[dict[str, Any]]) -> None:
 
 def policy_loaded(report: dict[str, Any]) -> None:
     lock = " (locked: later versions may only lengthen retention)" if report["locked"] else ""
-    line(f"Loaded policy version {report['version']}{lock}; sha256 {report['sha256']}")
+    version, previous = report["version"], report["previous_version"]
+    if report["dry_run"]:
+        line(
+            f"Dry run: policy version {version}{lock} would be loaded; nothing was stored "
+            f"(sha256 {report['sha256']})"
+        )
+    else:
+        line(f"Loaded policy version {version}{lock}; sha256 {report['sha256']}")
     for f in report["files"]:
         line(f"  {f['policy']}  from {f['file']}")
-    if not report["changes"]:
-        line("No rule changed.")
-        return
-    table(
-        "Changes",
-        ["change", "rule", "before", "after", "messages affected"],
-        [
-            [
-                c["change"],
-                c["rule"],
-                _rule_text(c["before"]),
-                _rule_text(c["after"]),
-                c["messages_affected"],
-            ]
-            for c in report["changes"]
-        ],
-    )
+    was = f"version {previous}" if previous else "no policy"
+    line(f"Rules, with the messages each applies to (of {report['messages']}): {was} → new")
+    for r in report["rules"]:
+        before, after = _count(r["messages_before"]), _count(r["messages_after"])
+        line(f"  {r['change']:<9}  {r['rule']}: {before} → {after}")
+        _rule_lines(r["before"], r["after"], " " * 13)
+    now = report["would_delete_now"]
+    replaced = f"{now['before']} under {was}" if previous else "no policy was loaded before"
+    line(f"A purge run now would delete {now['after']} message(s) under it ({replaced}).")
+    warnings_list(report["warnings"])
+    if report["warnings"]:
+        line(
+            f"Check the {len(report['warnings'])} warning(s) above: a scope value that matches "
+            "nothing is usually a typo, and its rule then applies to fewer messages than meant."
+        )
 
 
-def _rule_text(rule: dict[str, Any] | None) -> str:
-    if rule is None:
-        return ""
+def warnings_list(found: list[dict[str, Any]]) -> None:
+    for w in found:
+        warning(w["message"])
+
+
+def _count(n: int | None) -> str:
+    return "—" if n is None else str(n)
+
+
+def _rule_lines(before: dict[str, Any] | None, after: dict[str, Any] | None, pad: str) -> None:
+    """A rule's action, scope and exclusions, one line each ("old → new" where changed)."""
+    for label, text in (("", _action_text), ("scope:  ", _scope_text), ("except: ", _except_text)):
+        old, new = (None if r is None else text(r) for r in (before, after))
+        shown = old if new is None else new if old in (None, new) else f"{old} → {new}"
+        if shown:
+            line(f"{pad}{label}{shown}")
+
+
+def _action_text(rule: dict[str, Any]) -> str:
     parts = []
     if rule["retain"]:
         parts.append(f"retain {rule['retain']} then {rule['then']}")
     if rule["delete_after"]:
         parts.append(f"delete after {rule['delete_after']}")
-    parts.append(f"basis {rule['basis']}")
-    scope = (
-        "org-wide"
-        if rule["org_wide"]
-        else "; ".join(f"{k}={','.join(v)}" for k, v in rule["scope"].items())
-    )
-    return ", ".join(parts) + f" [{scope}]"
+    return ", ".join(parts) + f" (from {rule['basis']})"
+
+
+def _globs(scope: dict[str, list[str]]) -> str:
+    return "; ".join(f"{k} {', '.join(v)}" for k, v in scope.items() if v != ["*"])
+
+
+def _scope_text(rule: dict[str, Any]) -> str:
+    return _globs(rule["scope"]) or "org-wide"
+
+
+def _except_text(rule: dict[str, Any]) -> str:
+    return _globs(rule.get("exclude") or {})
 
 
 def policy_versions(rows: list[dict[str, Any]]) -> None:
@@ -485,13 +512,13 @@ def policy_versions(rows: list[dict[str, Any]]) -> None:
 def policy_rules(info: dict[str, Any]) -> None:
     lock = ", locked" if info["locked"] else ""
     line(f"Policy version {info['version']}{lock} (sha256 {info['sha256']})")
-    rows = []
     for p in info["policies"]:
         for r in p["rules"]:
-            rows.append(
-                [p["name"], r["name"], _rule_text(r), r.get("citation") or p.get("citation") or ""]
-            )
-    table(None, ["policy", "rule", "what", "citation"], rows)
+            line(f"{p['name']}/{r['name']}")
+            _rule_lines(None, r, "  ")
+            citation = r.get("citation") or p.get("citation")
+            if citation:
+                line(f"  cited:  {citation}")
 
 
 def explanation(info: dict[str, Any]) -> None:
@@ -508,6 +535,10 @@ def explanation(info: dict[str, Any]) -> None:
         used = "" if c["considered"] else " — set aside: a scoped rule applies"
         line(f"  Delete candidate: {c['rule']} at {c['at']} ({c['scope']}){used}")
     line(f"  Deletable at: {info['deletable_at'] or 'never'}")
+    if info["rules"]:
+        line("  Why each rule applies or not:")
+    for m in info["rules"]:
+        line(f"    {m['rule']}: {m['why']}")
 
 
 def holds(rows: list[dict[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""Retention decisions, per message, explainable (DESIGN.md decision 8; compliance.md §B.3).
+"""Retention decisions, per message, explainable.
 
 For a message at time t:
 
@@ -11,14 +11,16 @@ For a message at time t:
 
 A message's scope values: its platform, its chat (title and key), every custodian it was
 collected from, every participant of its conversation (names, keys and linked person
-names) and its kind. A scope key matches when any value matches any of its globs
-(case-insensitive). The ``sent`` basis uses the message time, or its ingest time when
-the export gave it none (never earlier than the truth, so never deleting early).
+names) and its kind. A rule applies to a message when every key of its scope has a value
+matching one of its globs (case-insensitive) and no key of its exclusions does.
+``match_rule`` is that test, the only one: ``policy explain``, ``purge`` and
+``retention forecast`` all decide through it. The ``sent`` basis uses the message time,
+or its ingest time when the export gave it none (never earlier than the truth, so never
+deleting early).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.errors import NotFound, Refused
 from archiver.policy import Duration, PolicySet, Rule, from_document, load_files, lock_violations
+from archiver.scopes import first_match
 from archiver.store import Store
 
 
@@ -50,48 +53,102 @@ class MessageFacts:
 
 
 class Universe:
-    """The names scopes are matched against, loaded once per evaluation."""
+    """The names scopes are matched against (as written), loaded once per evaluation."""
 
     def __init__(self, store: Store) -> None:
         self.chats: dict[int, tuple[str, list[str]]] = {}
         for cid, platform, key, title in store.execute(
             "SELECT id, platform, key, title FROM chats"
         ):
-            self.chats[int(cid)] = (platform, [v.casefold() for v in (title, key) if v])
-        self.custodians = {
-            int(i): n.casefold() for i, n in store.execute("SELECT id, name FROM custodians")
-        }
-        self.people: dict[int, set[str]] = {}
+            self.chats[int(cid)] = (platform, list(dict.fromkeys(v for v in (title, key) if v)))
+        self.custodians = {int(i): n for i, n in store.execute("SELECT id, name FROM custodians")}
+        self.people: dict[int, list[str]] = {}
+        found: dict[int, set[str]] = {}
         for chat_id, key, name, person in store.execute(
             "SELECT DISTINCT m.chat_id, p.key, p.name, pe.name FROM messages m "
             "JOIN participants p ON p.id = m.sender_id LEFT JOIN persons pe ON pe.id = p.person_id"
         ):
-            names = self.people.setdefault(int(chat_id), set())
-            names.update(v.casefold() for v in (key, name, person) if v)
+            found.setdefault(int(chat_id), set()).update(v for v in (key, name, person) if v)
+        self.people = {c: sorted(names) for c, names in found.items()}
+
+    def values(self, key: str, facts: MessageFacts) -> list[str]:
+        """A message's values for one scope key."""
+        platform, chat_names = self.chats.get(facts.chat_id, ("", []))
+        if key == "platform":
+            return [platform]
+        if key == "chat":
+            return chat_names
+        if key == "custodian":
+            return [self.custodians[c] for c in facts.custodians if c in self.custodians]
+        if key == "participant":
+            return self.people.get(facts.chat_id, [])
+        return [facts.kind]
 
 
-def _any(globs: tuple[str, ...], values: list[str] | set[str]) -> bool:
-    return any(fnmatch.fnmatchcase(v, g.casefold()) for g in globs for v in values)
+@dataclass(frozen=True)
+class RuleMatch:
+    """Whether a rule applies to a message, and which glob decided it.
+
+    ``included_by``: per scope key, the glob and the message's value it matched.
+    ``missed``: the scope key none of whose globs matched (the rule does not apply).
+    ``excluded_by``: the exclusion key, glob and value that took the message out."""
+
+    rule: Rule
+    applies: bool
+    included_by: tuple[tuple[str, str, str], ...] = ()
+    missed: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
+    excluded_by: tuple[str, str, str] | None = None
+
+    @property
+    def why(self) -> str:
+        if self.missed is not None:
+            key, globs, values = self.missed
+            have = ", ".join(repr(v) for v in values) if values else "none"
+            wanted = ", ".join(repr(g) for g in globs)
+            return f"out: its {key} scope ({wanted}) matches none of the message's ({have})"
+        if self.excluded_by is not None:
+            key, glob, value = self.excluded_by
+            return f"out: excluded by {key} {glob!r} (matches {value!r})"
+        parts = [f"{key} {glob!r} matches {value!r}" for key, glob, value in self.included_by]
+        why = "in: " + ("; ".join(parts) if parts else "org-wide")
+        if self.rule.exclude:
+            why += "; no exclusion matches"
+        return why
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule.key,
+            "applies": self.applies,
+            "why": self.why,
+            "included_by": [{"key": k, "glob": g, "value": v} for k, g, v in self.included_by],
+            "excluded_by": (
+                None
+                if self.excluded_by is None
+                else dict(zip(("key", "glob", "value"), self.excluded_by, strict=True))
+            ),
+        }
 
 
-def rule_matches(rule: Rule, facts: MessageFacts, uni: Universe) -> bool:
-    platform, chat_names = uni.chats.get(facts.chat_id, ("", []))
+def match_rule(rule: Rule, facts: MessageFacts, uni: Universe) -> RuleMatch:
+    """Whether ``rule`` applies to the message: every scope key matches, no exclusion does."""
+    included = []
     for key, globs in rule.scope:
         if globs == ("*",):
             continue
-        if key == "platform":
-            ok = _any(globs, [platform])
-        elif key == "chat":
-            ok = _any(globs, chat_names)
-        elif key == "custodian":
-            ok = _any(globs, [uni.custodians[c] for c in facts.custodians if c in uni.custodians])
-        elif key == "participant":
-            ok = _any(globs, uni.people.get(facts.chat_id, set()))
-        else:  # kind
-            ok = _any(globs, [facts.kind])
-        if not ok:
-            return False
-    return True
+        values = uni.values(key, facts)
+        hit = first_match(globs, values)
+        if hit is None:
+            return RuleMatch(rule, False, missed=(key, globs, tuple(values)))
+        included.append((key, *hit))
+    for key, globs in rule.exclude:
+        hit = first_match(globs, uni.values(key, facts))
+        if hit is not None:
+            return RuleMatch(rule, False, tuple(included), excluded_by=(key, *hit))
+    return RuleMatch(rule, True, tuple(included))
+
+
+def rule_matches(rule: Rule, facts: MessageFacts, uni: Universe) -> bool:
+    return match_rule(rule, facts, uni).applies
 
 
 def _ts(ts: int) -> datetime:
@@ -251,6 +308,14 @@ class Evaluator:
         self._cache: dict[tuple[int, tuple[int, ...], str], list[Rule]] = {}
         self._cutoffs: dict[tuple[Duration, datetime], int] = {}
 
+    def with_policy(self, policy: PolicySet) -> Evaluator:
+        """An evaluator of another policy set over the same archive names and holds."""
+        other = Evaluator.__new__(Evaluator)
+        other.policy, other.rules = policy, policy.rules
+        other.uni, other.holds = self.uni, self.holds
+        other._cache, other._cutoffs = {}, self._cutoffs
+        return other
+
     def rules_for(self, facts: MessageFacts) -> list[Rule]:
         key = (facts.chat_id, facts.custodians, facts.kind)
         hit = self._cache.get(key)
@@ -313,12 +378,25 @@ class Evaluator:
 
 
 def load_policy(
-    archive: Archive, paths: list[Any], inv: Invocation, *, lock: bool = False
+    archive: Archive,
+    paths: list[Any],
+    inv: Invocation,
+    *,
+    lock: bool = False,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Validate policy files and store them as the new active version (a locked set only
-    accepts longer retention and new retain-only rules)."""
+    accepts longer retention and new retain-only rules); ``dry_run`` reports the same and
+    stores nothing.
+
+    The report lists every rule with its scope and how many messages it applies to under
+    the active version and under the new one, what a purge now would delete under each,
+    and a warning for every scope value that matches nothing in the archive."""
+    from archiver import policy_review
+
     store = archive.store
     new = load_files(paths)
+    now = inv.now()
     with store.transaction():
         old = active_policy(store)
         if old.locked:
@@ -328,63 +406,43 @@ def load_policy(
                     f"policy version {old.version} is locked (preservation lock); refused: "
                     + "; ".join(problems)
                 )
-        changes = _diff(store, old, new)
+        impact = policy_review.measure(store, old, new, now, archive.default_tz)
+        warnings = policy_review.scope_warnings(store, new, impact)
         version = (old.version or 0) + 1
         locked = lock or old.locked
-        store.execute(
-            "INSERT INTO policy_sets(version, loaded_at, loaded_by, locked, sha256, document) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                version,
-                int(inv.now().timestamp()),
-                inv.user,
-                int(locked),
-                new.sha256(),
-                json.dumps(new.document()),
-            ),
-        )
+        if not dry_run:
+            store.execute(
+                "INSERT INTO policy_sets(version, loaded_at, loaded_by, locked, sha256, "
+                "document) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    version,
+                    int(now.timestamp()),
+                    inv.user,
+                    int(locked),
+                    new.sha256(),
+                    json.dumps(new.document()),
+                ),
+            )
         report = {
+            "dry_run": dry_run,
             "version": version,
             "previous_version": old.version,
             "locked": locked,
             "sha256": new.sha256(),
             "files": [{"file": p.file, "policy": p.name, "sha256": p.sha256} for p in new.policies],
-            "changes": changes,
+            "changes": policy_review.changes(old, new, impact),
+            "would_delete_now": {
+                "as_of": auditlog.format_time(now),
+                "before": impact.deletable_before,
+                "after": impact.deletable_after,
+            },
         }
-        auditlog.append(store, inv, details={k: v for k, v in report.items()})
-    return report
-
-
-def _diff(store: Store, old: PolicySet, new: PolicySet) -> list[dict[str, Any]]:
-    before = {r.key: r for r in old.rules}
-    after = {r.key: r for r in new.rules}
-    changes: list[tuple[str, Rule | None, Rule | None]] = []
-    for key in sorted(before.keys() | after.keys()):
-        o, n = before.get(key), after.get(key)
-        if o is None:
-            changes.append(("added", None, n))
-        elif n is None:
-            changes.append(("removed", o, None))
-        elif o.as_dict() != n.as_dict():
-            changes.append(("changed", o, n))
-    if not changes:
-        return []
-    uni = Universe(store)
-    counts = [0] * len(changes)
-    for facts in iter_facts(store):
-        for i, (_, o, n) in enumerate(changes):
-            if any(r is not None and rule_matches(r, facts, uni) for r in (o, n)):
-                counts[i] += 1
-    return [
-        {
-            "change": kind,
-            "rule": (n or o).key,  # type: ignore[union-attr]
-            "before": o.as_dict() if o else None,
-            "after": n.as_dict() if n else None,
-            "messages_affected": counts[i],
-        }
-        for i, (kind, o, n) in enumerate(changes)
-    ]
+        auditlog.append(store, inv, details=report | {"warnings": len(warnings)})
+    return report | {
+        "messages": impact.messages,
+        "rules": policy_review.rule_rows(old, new, impact),
+        "warnings": warnings,
+    }
 
 
 def list_policies(archive: Archive, inv: Invocation) -> list[dict[str, Any]]:
@@ -435,14 +493,18 @@ def show_policy(archive: Archive, inv: Invocation, version: int | None = None) -
         "locked": policy.locked,
         "sha256": policy.sha256(),
         "policies": [
-            {k: v for k, v in p.as_dict().items() if k != "source"} for p in policy.policies
+            {k: v for k, v in p.as_dict().items() if k != "source"}
+            | {"rules": [r.described() for r in p.rules]}
+            for p in policy.policies
         ],
     }
 
 
 def explain(archive: Archive, message_id: int, as_of: datetime, inv: Invocation) -> dict[str, Any]:
     """Which rules and holds apply to a message, which level decided, and when (if ever)
-    it becomes deletable."""
+    it becomes deletable; for every rule of the active set, why it applies or not (the
+    glob that matched each scope key, the key that matched nothing, or the exclusion
+    that took the message out)."""
     store = archive.store
     with store.transaction():
         facts = next(iter_facts(store, [message_id]), None)
@@ -459,6 +521,7 @@ def explain(archive: Archive, message_id: int, as_of: datetime, inv: Invocation)
         policy = active_policy(store)
         ev = Evaluator(store, policy, archive.default_tz)
         decision = ev.decide(facts, as_of)
+        matches = [match_rule(r, facts, ev.uni).as_dict() for r in ev.rules]
         auditlog.append(
             store,
             inv,
@@ -467,4 +530,5 @@ def explain(archive: Archive, message_id: int, as_of: datetime, inv: Invocation)
     out = decision.as_dict()
     out["as_of"] = auditlog.format_time(as_of)
     out["policy_version"] = policy.version
+    out["rules"] = matches
     return out

@@ -43,6 +43,9 @@ def policy() -> None:
 @click.option(
     "--lock", is_flag=True, help="Preservation lock: later versions may only lengthen retention."
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Show the whole change and its warnings; store nothing."
+)
 @json_option
 @click.pass_context
 def policy_load(
@@ -51,15 +54,22 @@ def policy_load(
     archive_dir: Path,
     key_file: Path | None,
     lock: bool,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
     """Validate policy files (TOML) and store them as the new active policy version.
 
-    Scheduled purges use what was loaded, not the files on disk. Shows every rule
-    added, removed or changed and how many messages each change affects.
+    Scheduled purges use what was loaded, not the files on disk. Shows every rule with
+    its scope, whether it is added, removed, changed or unchanged, how many messages it
+    applies to under the active version and under the new one, and what a purge run now
+    would delete under each. Warns on stderr (with --json too, where they are also under
+    "warnings") about every scope value that matches nothing in the archive, naming the
+    nearest value that exists; the set is loaded all the same (it may come before the
+    data).
 
     \b
     Example:
+      archiver policy load retention_policies/ --dry-run
       archiver policy load retention_policies/sec-17a-4.toml retention_policies/gdpr.toml
       archiver policy load retention_policies/ --lock
     """
@@ -67,10 +77,11 @@ def policy_load(
         ctx,
         archive_dir,
         key_file,
-        lambda a, inv: retention_lib.load_policy(a, list(paths), inv, lock=lock),
+        lambda a, inv: retention_lib.load_policy(a, list(paths), inv, lock=lock, dry_run=dry_run),
     )
     if as_json:
         render.print_json(report)
+        render.warnings_list(report["warnings"])  # on stderr: seen even by a script's log
     else:
         render.policy_loaded(report)
 
@@ -103,7 +114,7 @@ def policy_list(
 def policy_show(
     ctx: click.Context, version: int | None, archive_dir: Path, key_file: Path | None, as_json: bool
 ) -> None:
-    """Show the rules of the active policy version (or of VERSION).
+    """Show the rules of the active policy version (or of VERSION), with their scopes.
 
     \b
     Example:
@@ -133,6 +144,10 @@ def policy_explain(
     as_json: bool,
 ) -> None:
     """Explain which rules and holds apply to a message and when it becomes deletable.
+
+    For every rule of the active version, says why it applies or not: the glob each
+    scope key matched, the key that matched nothing, or the exclusion that took the
+    message out.
 
     \b
     Example:
