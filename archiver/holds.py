@@ -6,11 +6,16 @@ already archived and every one ingested later (it is evaluated when a purge runs
 when the hold is made). A query hold also holds, within its other scope, every message
 the index cannot judge (media or contact cards without text): Purview's rule for
 unindexed items. Messages without a time are inside every date window (fail closed).
+
+Hold names are unique in their normal form (case, spaces, hyphens and underscores
+ignored: ``HARLOW-TERMS`` and ``Harlow Terms`` are one name), and any spelling of it
+finds the hold. A hold whose chat, custodian or participant globs match nothing in the
+archive, or whose query matches no message, is placed with a warning naming the nearest
+existing value: it still holds what arrives later.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +25,8 @@ from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.errors import InputError, NotFound, Refused
 from archiver.query import SYNTAX
+from archiver.schema import hold_name_key
+from archiver.scopes import Vocabulary, first_match, nearest
 from archiver.store import Store, check_zone
 
 if TYPE_CHECKING:
@@ -46,7 +53,7 @@ class _CompiledHold:
         self.name = row["name"]
         self.chats: set[int] | None = None
         if scope.get("chat"):
-            self.chats = {c for c, names in uni_chats.items() if _matches(scope["chat"], names)}
+            self.chats = {c for c, names in uni_chats.items() if first_match(scope["chat"], names)}
         if scope.get("participant"):
             people = {
                 int(p[0])
@@ -54,7 +61,7 @@ class _CompiledHold:
                     "SELECT p.id, p.key, p.name, pe.name FROM participants p "
                     "LEFT JOIN persons pe ON pe.id = p.person_id"
                 ).fetchall()
-                if _matches(scope["participant"], [v.casefold() for v in p[1:] if v])
+                if first_match(scope["participant"], p[1:])
             }
             senders = ",".join(map(str, sorted(people))) or "NULL"
             in_chats = {
@@ -69,7 +76,7 @@ class _CompiledHold:
             self.custodians = {
                 int(r[0])
                 for r in store.execute("SELECT id, name FROM custodians")
-                if _matches(scope["custodian"], [r[1].casefold()])
+                if first_match(scope["custodian"], [r[1]])
             }
         self.after = scope.get("sent_after_ts")
         self.before = scope.get("sent_before_ts")
@@ -95,10 +102,6 @@ class _CompiledHold:
         if self.query_ids is not None and f.id not in self.query_ids:
             return f.empty_text and f.kind in UNJUDGEABLE_KINDS
         return True
-
-
-def _matches(globs: list[str], values: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(v, g.casefold()) for g in globs for v in values)
 
 
 def chat_names(store: Store) -> dict[int, list[str]]:
@@ -127,9 +130,14 @@ class HoldMatcher:
 
 
 def _hold_row(store: Store, name: str) -> dict[str, Any]:
-    rows = store.rows("SELECT * FROM holds WHERE name = ?", (name,))
+    """The hold called ``name``: exactly so, else any spelling of its normal form."""
+    rows = store.rows("SELECT * FROM holds WHERE name = ?", (name,)) or store.rows(
+        "SELECT * FROM holds WHERE name_key = ?", (hold_name_key(name),)
+    )
     if not rows:
-        raise NotFound(f"no hold named {name!r}; see `archiver hold list`")
+        near = nearest(name, [str(r[0]) for r in store.execute("SELECT name FROM holds")])
+        guess = f"did you mean {near!r}? " if near else ""
+        raise NotFound(f"no hold named {name!r}; {guess}see `archiver hold list`")
     return rows[0]
 
 
@@ -158,10 +166,46 @@ def _describe(row: dict[str, Any], held: int | None = None) -> dict[str, Any]:
 
 
 def held_count(store: Store, row: dict[str, Any], tz: str) -> int:
+    return _assess(store, row, tz)[0]
+
+
+def _assess(store: Store, row: dict[str, Any], tz: str) -> tuple[int, list[dict[str, Any]]]:
+    """How many messages the hold covers now, and a warning for every part of its scope
+    that matches nothing (the nearest existing value named), or, failing that, for a
+    hold that covers no message at all."""
     from archiver.retention import iter_facts
 
     hold = _CompiledHold(store, row, chat_names(store), tz)
-    return sum(1 for f in iter_facts(store) if hold.covers(f))
+    held = sum(1 for f in iter_facts(store) if hold.covers(f))
+    scope = json.loads(row["scope"])
+    vocabulary = Vocabulary(store)
+    warnings = [
+        found
+        for key in ("custodian", "chat", "participant")
+        for glob in scope.get(key, [])
+        if (found := vocabulary.unmatched(key, glob, f"--{key}")) is not None
+    ]
+    if hold.query_ids is not None and not hold.query_ids:
+        warnings.append(
+            {
+                "field": "query",
+                "value": scope["query"],
+                "nearest": None,
+                "message": f"--query {scope['query']!r} matches no message in the archive "
+                "now (check its spelling with `archiver search`)",
+            }
+        )
+    if not warnings and held == 0:
+        warnings.append(
+            {
+                "field": None,
+                "value": None,
+                "nearest": None,
+                "message": "the hold covers no message now: no message matches all the "
+                "parts of its scope together",
+            }
+        )
+    return held, warnings
 
 
 def create(
@@ -178,17 +222,24 @@ def create(
     query: str | None,
     inv: Invocation,
 ) -> dict[str, Any]:
-    """Place a hold; it covers matching messages now and every one ingested later."""
+    """Place a hold; it covers matching messages now and every one ingested later.
+
+    Refused when another hold has the same name in normal form; placed with warnings
+    (``info["warnings"]``) when part of its scope matches nothing in the archive."""
     from archiver import search
 
     store = archive.store
     tz = archive.default_tz
-    if not name.strip() or not matter.strip() or not reason.strip():
+    name = name.strip()
+    if not name or not matter.strip() or not reason.strip():
         raise InputError("a hold needs a name, --matter and --reason")
+    key = hold_name_key(name)
+    if not key:
+        raise InputError(f"hold name {name!r} has no letters or digits; give it a name to find")
     scope: dict[str, Any] = {"tz": tz}
-    for key, values in (("custodian", custodian), ("chat", chat), ("participant", participant)):
+    for part, values in (("custodian", custodian), ("chat", chat), ("participant", participant)):
         if values:
-            scope[key] = list(values)
+            scope[part] = list(values)
     if sent_after:
         scope["sent_after"], scope["sent_after_ts"] = (
             sent_after,
@@ -206,15 +257,24 @@ def create(
             search.compile_query(store, query, check_zone(tz))  # refuse a malformed query now
             scope["query"] = query
             scope["query_syntax"] = SYNTAX
-        if store.one("SELECT 1 FROM holds WHERE name = ?", (name,)):
+        same = store.one("SELECT name FROM holds WHERE name = ? OR name_key = ?", (name, key))
+        if same is not None:
+            alike = (
+                ""
+                if same == name
+                else f" ({name!r} is the same name: hold names ignore case, spaces, hyphens "
+                "and underscores)"
+            )
             raise Refused(
-                f"a hold named {name!r} already exists (holds are never renamed or reused)"
+                f"a hold named {same!r} already exists{alike}; holds are never renamed or "
+                "reused, so choose another name"
             )
         store.execute(
-            "INSERT INTO holds(name, matter, reason, scope, created_at, created_by) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO holds(name, name_key, matter, reason, scope, created_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
+                key,
                 matter,
                 reason,
                 json.dumps(scope, sort_keys=True),
@@ -223,7 +283,8 @@ def create(
             ),
         )
         row = _hold_row(store, name)
-        info = _describe(row, held_count(store, row, tz))
+        held, warnings = _assess(store, row, tz)
+        info = _describe(row, held) | {"warnings": warnings}
         auditlog.append(
             store,
             inv,
@@ -231,26 +292,28 @@ def create(
                 "hold": name,
                 "matter": matter,
                 "scope": info["scope"],
-                "held_now": info["held_now"],
+                "held_now": held,
+                "warnings": len(warnings),
             },
         )
     return info
 
 
 def release(archive: Archive, name: str, reason: str, inv: Invocation) -> dict[str, Any]:
+    """Release the hold called ``name`` (any spelling of its normal form)."""
     store = archive.store
     if not reason.strip():
         raise InputError("releasing a hold needs --reason")
     with store.transaction():
         row = _hold_row(store, name)
         if row["released_at"] is not None:
-            raise Refused(f"hold {name!r} was already released")
+            raise Refused(f"hold {row['name']!r} was already released")
         store.execute(
             "UPDATE holds SET released_at = ?, released_by = ?, release_reason = ? WHERE id = ?",
             (int(inv.now().timestamp()), inv.user, reason, row["id"]),
         )
-        info = _describe(_hold_row(store, name))
-        auditlog.append(store, inv, details={"hold": name, "reason": reason})
+        info = _describe(_hold_row(store, row["name"]))
+        auditlog.append(store, inv, details={"hold": row["name"], "reason": reason})
     return info
 
 
@@ -263,11 +326,14 @@ def list_holds(archive: Archive, inv: Invocation) -> list[dict[str, Any]]:
 
 
 def show(archive: Archive, name: str, inv: Invocation) -> dict[str, Any]:
+    """The hold called ``name`` (any spelling), what it holds now and, if it is active,
+    the warnings of its scope."""
     store = archive.store
     with store.transaction():
         row = _hold_row(store, name)
-        info = _describe(
-            row, held_count(store, row, archive.default_tz) if row["released_at"] is None else 0
+        held, warnings = (
+            _assess(store, row, archive.default_tz) if row["released_at"] is None else (0, [])
         )
-        auditlog.append(store, inv, details={"hold": name, "held_now": info["held_now"]})
+        info = _describe(row, held) | {"warnings": warnings}
+        auditlog.append(store, inv, details={"hold": row["name"], "held_now": held})
     return info

@@ -11,6 +11,24 @@ JSON documents are TEXT.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable
+
+_NAME_SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015\u2212]+")
+
+
+def hold_name_key(name: str) -> str:
+    """A hold name's normal form, unique among holds: Unicode NFKC, casefolded, every
+    run of spaces, hyphens, dashes and underscores made one hyphen, none at either end
+    (``HARLOW-TERMS``, ``Harlow Terms`` and ``harlow_terms`` are all ``harlow-terms``)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return _NAME_SEPARATORS.sub("-", folded).strip("-")
+
+
+# SQL functions the migrations call; every connection registers them.
+SQL_FUNCTIONS: dict[str, Callable[[str], str]] = {"hold_name_key": hold_name_key}
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
         1,
@@ -353,6 +371,26 @@ MIGRATIONS.append(
             """ALTER TABLE chats ADD COLUMN merged_into INTEGER REFERENCES chats(id)""",
             # The chat whose key a moved message was fingerprinted under (NULL: chat_id).
             """ALTER TABLE messages ADD COLUMN origin_chat_id INTEGER REFERENCES chats(id)""",
+        ],
+    )
+)
+
+MIGRATIONS.append(
+    (
+        7,
+        "hold names unique whatever their case, spaces, hyphens or underscores",
+        [
+            # The normal form of each hold's name (`hold_name_key`): one hold per form.
+            """ALTER TABLE holds ADD COLUMN name_key TEXT""",
+            """UPDATE holds SET name_key = hold_name_key(name)""",
+            # Holds made before this migration whose names share a form keep them, the
+            # later ones with " #id" appended (a normal form never holds a space): each
+            # stays reachable by its exact name.
+            """UPDATE holds SET name_key = name_key || ' #' || id WHERE EXISTS (
+                SELECT 1 FROM holds AS earlier
+                WHERE earlier.name_key = holds.name_key AND earlier.id < holds.id
+            )""",
+            """CREATE UNIQUE INDEX holds_name_key ON holds(name_key)""",
         ],
     )
 )

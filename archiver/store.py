@@ -4,8 +4,8 @@ An archive is a directory holding ``archive.db`` (SQLCipher 4) and ``keys.json``
 slots). Every connection gets the same pragmas: SQLCipher's own logging silenced, the
 raw 256-bit key, 16 KiB pages (``PAGE_SIZE``), ``temp_store = MEMORY`` (SQLCipher would
 otherwise spill sorts and temp tables to plaintext ``etilqs_*`` files), WAL journaling
-and foreign keys. A command waits ``BUSY_SECONDS`` for another one's lock, then says the
-archive is busy.
+and foreign keys, and the SQL functions the migrations call. A command waits
+``BUSY_SECONDS`` for another one's lock, then says the archive is busy.
 
 WAL lets every command read while another writes, at the price of writing each page
 twice (to the WAL, then into the database at the checkpoint). A large ingest that finds
@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlcipher3
 
 from archiver.errors import ArchiveBusy, BadKey, InputError, KeysFileDamaged, SchemaTooNew
-from archiver.schema import MIGRATIONS, SCHEMA_VERSION
+from archiver.schema import MIGRATIONS, SCHEMA_VERSION, SQL_FUNCTIONS
 
 # Database page size, part of the archive format: SQLCipher cannot read it from an
 # encrypted file, so every connection sets it. 16 KiB rather than SQLCipher's 4 KiB:
@@ -109,6 +109,8 @@ def connect(db_path: Path, key: bytes | None) -> sqlcipher3.Connection:
         ) from None
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    for name, function in SQL_FUNCTIONS.items():
+        conn.create_function(name, 1, function, deterministic=True)
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return conn
 

@@ -213,6 +213,10 @@ def hold_create(
     """Place legal hold NAME. Scope parts combine with AND; holds combine with OR.
 
     With no --sent-before the hold is open-ended: messages ingested later are held too.
+    Hold names ignore case, spaces, hyphens and underscores ("Harlow Terms" is
+    "harlow-terms"): a name taken in any spelling is refused. Warns when a --chat,
+    --custodian or --participant glob matches nothing in the archive (naming the
+    nearest value that exists) or when --query matches no message now.
 
     \b
     Example:
@@ -244,6 +248,7 @@ def hold_create(
             f"Hold {info['name']} placed for {info['matter']}: "
             f"{info['held_now']} message(s) held now"
         )
+    render.warnings_list(info["warnings"])
 
 
 @hold.command("list")
@@ -272,7 +277,8 @@ def hold_list(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_j
 def hold_show(
     ctx: click.Context, name: str, archive_dir: Path, key_file: Path | None, as_json: bool
 ) -> None:
-    """Show a hold and how many messages it holds now.
+    """Show a hold (NAME in any spelling of case, spaces, hyphens, underscores), how many
+    messages it holds now, and warnings about scope parts that match nothing.
 
     \b
     Example:
@@ -282,7 +288,8 @@ def hold_show(
     if as_json:
         render.print_json(info)
     else:
-        render.key_value({k: v for k, v in info.items()})
+        render.key_value({k: v for k, v in info.items() if k != "warnings"})
+    render.warnings_list(info["warnings"])
 
 
 @hold.command("release")
@@ -299,7 +306,8 @@ def hold_release(
     reason: str,
     as_json: bool,
 ) -> None:
-    """Release hold NAME; its messages fall back under the retention rules.
+    """Release hold NAME (any spelling of case, spaces, hyphens, underscores); its
+    messages fall back under the retention rules.
 
     \b
     Example:
