@@ -36,6 +36,7 @@ from archiver.store import Store
 _LINE = re.compile(r"[^\r\n]*(?:\r\r\n|\r\n|\n|\r)")
 MAIN_SUFFIXES = (".txt", ".json", ".html")
 _READ = 1 << 20
+_CHECK_BATCH = 2000  # keyed fingerprints of the redacted copy checked per query
 
 
 def iter_lines(stream: BinaryIO) -> Iterator[str]:
@@ -236,9 +237,10 @@ def redact_source(
     source_id: int,
     purged_lines: set[int],
     removed_media: set[str],
-    purged_keyed: set[bytes],
+    any_purged: Callable[[list[bytes]], bool],
 ) -> dict[str, Any]:
-    """Delete or redact one stored original after some of its messages were purged."""
+    """Delete or redact one stored original after some of its messages were purged.
+    ``any_purged`` says whether any of some keyed fingerprints is a purged message's."""
     (source,) = store.rows("SELECT * FROM sources WHERE id = ?", (source_id,))
     anything_left = store.one(
         "SELECT 1 FROM messages WHERE source_id = ?1 "
@@ -248,7 +250,7 @@ def redact_source(
     if not anything_left:
         return _delete_original(store, source, "every message of this export was purged")
     try:
-        return _redact(store, source, purged_lines, removed_media, purged_keyed)
+        return _redact(store, source, purged_lines, removed_media, any_purged)
     except (ArchiverError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         return _delete_original(
             store, source, f"could not produce a verified redacted copy ({exc})"
@@ -282,7 +284,7 @@ def _redact(
     source: dict[str, Any],
     purged: set[int],
     removed_media: set[str],
-    purged_keyed: set[bytes],
+    any_purged: Callable[[list[bytes]], bool],
 ) -> dict[str, Any]:
     members = _members(store, source["id"])
     main = _main_path(members) if purged else None
@@ -316,11 +318,17 @@ def _redact(
         copy = _with_unit(store, source, stack, new_blob, {main: main_sha})
         found = 0
         keyed = identity.keyer(key)
+        pending: list[bytes] = []
         for fp in _parse(store, source, copy):
             found += 1
-            if keyed(fp) in purged_keyed:
-                found = -1
-                break
+            pending.append(keyed(fp))
+            if len(pending) == _CHECK_BATCH:
+                if any_purged(pending):
+                    found = -1
+                    break
+                pending.clear()
+        if found >= 0 and pending and any_purged(pending):
+            found = -1
     if found != expected:
         _drop_blobs(store, [new_blob, main_sha])
         return _delete_original(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver import parsers, signing
+from archiver import identity, parsers, signing
 from archiver import purge as purge_module
 from archiver.archive import Archive, create_archive, open_archive
 from archiver.errors import SignatureInvalid
@@ -157,7 +157,14 @@ def test_certificate_is_signed_chained_and_tamper_evident(archive: Archive, tmp_
     assert doc["type"] == "purge-certificate"
     assert payload["counts"]["deleted"] == 2
     assert payload["policy_version"] == 1
-    assert len(payload["tombstones"]["fingerprints"]) == 2
+    assert payload["tombstones"]["count"] == 2
+    keyed = [
+        bytes(r[0])
+        for r in archive.store.execute(
+            "SELECT keyed_fingerprint FROM tombstones ORDER BY message_id, version"
+        )
+    ]
+    assert payload["tombstones"]["merkle_root"] == identity.merkle_root(keyed)
     assert payload["previous_certificate_sha256"] is None
     assert CANARY not in cert.read_text()
     stored = archive.store.one("SELECT certificate FROM purges WHERE id = ?", (first["purge_id"],))
