@@ -144,8 +144,8 @@ SEARCHES = {
 }
 
 
-def search_step(n: int) -> dict[str, object]:
-    root = OUT / "whatsapp-archive"
+def search_step(n: int, root: Path | None = None) -> dict[str, object]:
+    root = root or OUT / "whatsapp-archive"
     code = f"""
         import statistics
         from pathlib import Path
@@ -175,8 +175,8 @@ def search_step(n: int) -> dict[str, object]:
     return child(code)
 
 
-def verify_step() -> dict[str, object]:
-    root = OUT / "whatsapp-archive"
+def verify_step(root: Path | None = None) -> dict[str, object]:
+    root = root or OUT / "whatsapp-archive"
     return child(
         f"""
         sys.path.insert(0, {str(HERE)!r})
@@ -187,12 +187,14 @@ def verify_step() -> dict[str, object]:
     )
 
 
-def purge_step() -> dict[str, object]:
+def purge_step(source: Path | None = None, copy: bool = True) -> dict[str, object]:
     import shutil
 
-    root = OUT / "purge-archive"  # a copy: the purge changes it
-    shutil.rmtree(root, ignore_errors=True)
-    shutil.copytree(OUT / "whatsapp-archive", root)
+    root = source or OUT / "whatsapp-archive"
+    if copy:
+        root = OUT / "purge-archive"  # a copy: the purge changes it
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(source or OUT / "whatsapp-archive", root)
     policy = OUT / "purge-policy.toml"
     policy.write_text(
         '[policy]\nname = "bench"\n[[rules]]\nname = "old-messages"\ndelete_after = "1 day"\n'
@@ -227,11 +229,72 @@ def purge_step() -> dict[str, object]:
     )
 
 
+def scale(total: int, per_file: int = 1_000_000) -> dict[str, object]:
+    """A ``total``-message archive built from generated exports of ``per_file`` messages
+    (each another group chat, same senders and years): every file's ingest whole process
+    as it grows, then its size per message, search, verify and a purge of half of it."""
+    root = OUT / f"scale-{total}-archive"
+    child(NEW_ARCHIVE.format(root=str(root)) + "\nresult['created'] = True")
+    files = []
+    for i in range(total // per_file):
+        path = OUT / f"scale-{per_file}-{i + 1}" / f"WhatsApp Chat with Desk {i + 1}.txt"
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            subprocess.run(
+                [PY, str(HERE / "gen_whatsapp.py"), str(path), "--messages", str(per_file),
+                 "--seed", str(i + 1)],
+                check=True,
+            )  # fmt: skip
+        files.append(path)
+    ingests = []
+    for path in files:
+        start = time.perf_counter()
+        res = child(
+            f"""
+            from pathlib import Path
+            from archiver.archive import open_archive
+            from archiver.auditlog import Invocation
+            from archiver.ingest import IngestOptions, ingest
+            from archiver.keyring import Secret
+            root = Path({str(root)!r})
+            archive = open_archive(root / "archive", Secret("keyfile", (root / "bench.key").read_bytes(), "b"))
+            report = ingest(archive, [Path({str(path)!r})], IngestOptions(custodian="bench@broker.example", tz="Europe/London"), Invocation(command="ingest", user="bench", host="bench"))
+            archive.close()
+            s = report.sources[0]
+            assert s.status == "ingested", s.error
+            result.update(new=s.new, chats=[d["how"] for d in s.chats_decided])
+            """
+        )
+        res["whole_process_seconds"] = round(time.perf_counter() - start, 2)
+        res["messages_per_second"] = round(int(res["new"]) / float(res["whole_process_seconds"]))  # type: ignore[arg-type]
+        ingests.append(res)
+        print(json.dumps(res), flush=True)
+    db = root / "archive" / "archive.db"
+    size = db.stat().st_size
+    out: dict[str, object] = {
+        "messages": total,
+        "ingest_per_file": ingests,
+        "bytes_on_disk_per_message": round(size / total, 1),
+        "archive_bytes": size,
+    }
+    out["search"] = search_step(total, root)
+    print(json.dumps(out["search"]), flush=True)
+    out["verify"] = verify_step(root)
+    print(json.dumps(out["verify"]), flush=True)
+    out["purge"] = purge_step(root, copy=False)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3, help="runs per ingest measurement (median)")
     ap.add_argument("--only", default="whatsapp,telegram,search,verify,purge")
+    ap.add_argument(
+        "--scale", type=int, default=0, metavar="N",
+        help="also build an N-message archive from 1M-message exports (e.g. 10000000)",
+    )  # fmt: skip
+    ap.add_argument("--scale-file", type=int, default=1_000_000, help="messages per export")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     wanted = args.only.split(",")
@@ -242,7 +305,10 @@ def main() -> int:
         "search": lambda: search_step(args.messages),
         "verify": verify_step,
         "purge": purge_step,
+        "scale": lambda: scale(args.scale, args.scale_file),
     }
+    if args.scale:
+        wanted.append("scale")
     for name, step in steps.items():
         if name in wanted:
             print(f"== {name}", flush=True)
