@@ -428,9 +428,7 @@ class MessageWriter:
         Merkle leaves, unless the careful path's preparation already has them)."""
         rows = batch.rows
         if self._ids_taken(rows):
-            seconds = [identity.id_second(row[ID]) for row in rows]
-            for row, fts_row, mid in zip(rows, fts, self._allocate_ids(seconds), strict=True):
-                row[ID] = fts_row[0] = mid
+            self._move_taken_ids(rows, fts)
         chats, senders = self._local_chats, self._local_senders
         seq = self._seq
         for row in rows:
@@ -477,6 +475,53 @@ class MessageWriter:
                 (lo, hi),
             )
             is not None
+        )
+
+    def _move_taken_ids(self, rows: list[list[Any]], fts: list[list[Any]]) -> None:
+        """Staging's proposed ids where none is used yet; in each second where one is
+        (by a message of another chat or file, a purged message, an earlier batch), the
+        batch's messages of that second move, in order, past the highest id used there.
+        Costs a lookup per message and a probe per such second, whatever the number of
+        messages archived around them."""
+        proposed = [row[ID] for row in rows]
+        taken: set[int] = set()
+        tables = ["messages", "tombstones"] if self.tombstone_key is not None else ["messages"]
+        for start in range(0, len(proposed), 5000):
+            chunk = proposed[start : start + 5000]
+            marks = ",".join("?" * len(chunk))
+            for table in tables:
+                column = "id" if table == "messages" else "message_id"
+                taken.update(
+                    int(r[0])
+                    for r in self.store.execute(
+                        f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk
+                    )
+                )
+        if not taken:
+            return
+        top = {second: self._top_id(second) for second in {identity.id_second(i) for i in taken}}
+        for row, fts_row in zip(rows, fts, strict=True):
+            second = identity.id_second(row[ID])
+            last = top.get(second)
+            if last is None:
+                continue
+            mid = top[second] = last + 1
+            if mid >= identity.id_base(second + 1):
+                raise ParseError(
+                    f"{self.unit.name}: more than {identity.SEQ_LIMIT} messages in one second"
+                )
+            row[ID] = fts_row[0] = mid
+
+    def _top_id(self, second: int) -> int:
+        """The highest id used in a second (by a message or a purged one)."""
+        lo, hi = identity.id_base(second), identity.id_base(second + 1)
+        return int(
+            self.store.one(
+                "SELECT max(top) FROM (SELECT max(id) AS top FROM messages WHERE id >= ?1 AND "
+                "id < ?2 UNION ALL SELECT max(message_id) FROM tombstones WHERE "
+                "message_id >= ?1 AND message_id < ?2)",
+                (lo, hi),
+            )
         )
 
     def _prepared(self, batch: Batch, fts: list[list[Any]]) -> list[_Prepared]:
