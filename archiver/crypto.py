@@ -82,6 +82,36 @@ class Argon2Params:
     def as_dict(self) -> dict[str, int]:
         return {"iterations": self.iterations, "lanes": self.lanes, "memory_kib": self.memory_kib}
 
+    def out_of_bounds(self) -> str | None:
+        """Why these parameters are outside ``ARGON2_BOUNDS`` (None: they are inside).
+
+        The parameters are read from ``keys.json`` before anything is authenticated: the
+        bounds keep an edited slot from hanging an unlock or exhausting memory."""
+        for name, (low, high) in ARGON2_BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                return f"{name} is {value!r}, outside {low}..{high}"
+        if self.memory_kib < 8 * self.lanes:
+            return f"memory_kib {self.memory_kib} is below 8 KiB per lane ({self.lanes} lanes)"
+        if self.iterations * self.memory_kib > ARGON2_MAX_WORK_KIB:
+            return (
+                f"{self.iterations} passes over {self.memory_kib} KiB exceed "
+                f"{ARGON2_MAX_WORK_KIB // (1024 * 1024)} passes over 1 GiB"
+            )
+        return None
+
+
+# What a passphrase slot may ask of an unlock: at most 1 GiB of memory and about ten
+# times the default work (4 passes over 1 GiB took 7-9 s on a 2-core machine, against
+# 0.4 s for the default), so a slot edited to 10^6 passes or 32 GiB is refused with a
+# message instead of hanging, or failing for lack of memory.
+ARGON2_BOUNDS: dict[str, tuple[int, int]] = {
+    "iterations": (1, 10),
+    "lanes": (1, 16),
+    "memory_kib": (8, 1024 * 1024),
+}
+ARGON2_MAX_WORK_KIB = 4 * 1024 * 1024  # iterations x memory_kib
+
 
 def derive_passphrase_key(passphrase: bytes, salt: bytes, params: Argon2Params) -> bytes:
     return Argon2id(

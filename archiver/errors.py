@@ -1,8 +1,9 @@
 """One exception hierarchy for the whole library.
 
 Every message says what went wrong, to which file, line or id, and what to do next.
-The CLI turns these into one clean line on stderr and the exit code in ``exit_code``
-(DESIGN.md, Contracts: 1 error, 3 cannot unlock, 4 damage found).
+The CLI turns these into one clean line on stderr and the exit code in ``exit_code``:
+1 error, 2 usage (click's own), 3 cannot unlock, 4 damage found, 6 not permitted for the
+role of the key slot that unlocked the archive, 7 waiting for a second admin's approval.
 """
 
 from __future__ import annotations
@@ -39,6 +40,22 @@ class NotFound(ArchiverError):
 
 class Refused(ArchiverError):
     """The operation is not allowed (last key slot, locked policy, overwrite...)."""
+
+
+class NotPermitted(ArchiverError):
+    """The key slot that unlocked the archive has a role that does not allow this command."""
+
+    exit_code = 6
+
+
+class ApprovalPending(ArchiverError):
+    """Four-eyes is on: the action was filed as a request that another admin must approve."""
+
+    exit_code = 7
+
+    def __init__(self, message: str, request_id: int) -> None:
+        self.request_id = request_id
+        super().__init__(message)
 
 
 # --- secrets ----------------------------------------------------------------------------

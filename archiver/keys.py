@@ -1,5 +1,9 @@
 """Key-slot use cases: list, add (passphrase, key file), remove, rotate, public key.
 
+Every slot is made with a role (``archiver.roles``). Removing the recovery slot or the
+last admin slot needs an explicit confirmation; while four-eyes is on, the two admin
+slots it needs cannot be removed.
+
 Adding or removing a slot rewrites only ``keys.json``; ``rotate`` gives the database a
 new key with SQLCipher's rekey and re-wraps it for every slot (the real revocation of a
 leaked database key). Each change is written together with its audit entry.
@@ -10,10 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from archiver import auditlog, crypto
+from archiver import auditlog, crypto, settings
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
-from archiver.keyring import Secret, create_key_file
+from archiver.errors import Refused
+from archiver.keyring import Secret, create_key_file, slot_role
+from archiver.roles import Role
 
 
 def list_slots(archive: Archive, inv: Invocation) -> list[dict[str, Any]]:
@@ -30,41 +36,99 @@ def add_slot(
     secret: Secret,
     inv: Invocation,
     *,
+    role: Role,
     label: str | None = None,
     argon2: crypto.Argon2Params | None = None,
 ) -> str:
-    """Add a slot opened by ``secret``; the database is not re-encrypted."""
+    """Add a slot opened by ``secret`` with ``role``; the database is not re-encrypted.
+
+    (While four-eyes is on, the CLI files a new admin slot as a request instead:
+    ``approvals.add_slot``.)"""
+    slot = archive.keyring.prepare_slot(secret, inv.now(), argon2, label, role=role)
+    return commit_slot(archive, slot, inv)
+
+
+def commit_slot(archive: Archive, slot: dict[str, Any], inv: Invocation, **extra: Any) -> str:
+    """Seal the database key to a prepared slot and add it, with its audit entry
+    (``extra`` joins the entry's details: an approval's identities)."""
     ring = archive.keyring
     with archive.store.transaction():
-        slot_id = ring.add_slot(secret, archive.db_key, inv.now(), params=argon2, label=label)
+        ring.append_slot(slot, archive.db_key)
+        info = {"id": slot["id"], "kind": slot["kind"], "role": slot["role"]}
         auditlog.append(
             archive.store,
             inv,
-            details={"added_slot": {"id": slot_id, "kind": secret.kind, "label": label}},
+            details={"added_slot": info | {"label": slot.get("label")}, **extra},
         )
         ring.save(archive.db_key)
-    return slot_id
+    return str(slot["id"])
 
 
 def add_keyfile_slot(
-    archive: Archive, path: Path, inv: Invocation, *, label: str | None = None
+    archive: Archive, path: Path, inv: Invocation, *, role: Role, label: str | None = None
 ) -> str:
     """Create ``path`` (32 random bytes, mode 0600, never overwriting) and a slot for it."""
     data = create_key_file(path)
     try:
-        return add_slot(archive, Secret("keyfile", data, str(path)), inv, label=label)
+        return add_slot(archive, Secret("keyfile", data, str(path)), inv, role=role, label=label)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
 
 
-def remove_slot(archive: Archive, slot_id: str, inv: Invocation) -> dict[str, Any]:
-    """Remove a slot (refused for the last one); the database is not re-encrypted."""
+def removal_warnings(archive: Archive, slot_id: str) -> list[str]:
+    """Why removing ``slot_id`` needs ``--yes-i-understand`` (empty: it does not).
+
+    Refused outright instead: removing an admin slot that four-eyes needs, since with
+    fewer than two admin slots no request could ever be approved."""
+    slot = archive.keyring.check_removable(slot_id)
+    admins = [s["id"] for s in archive.keyring.describe() if s["role"] == "admin"]
+    is_admin = slot_role(slot) == "admin"
+    if is_admin and len(admins) <= 2 and settings.four_eyes(archive.store).on:
+        raise Refused(
+            f"slot {slot_id} is one of the two admin slots four-eyes needs (a request must be "
+            "approved by a different admin slot than the one that made it); add another "
+            "admin slot first, or turn four-eyes off (`archiver settings four-eyes off`)"
+        )
+    warnings = []
+    if slot["kind"] == "recovery":
+        warnings.append(
+            f"slot {slot_id} is the recovery slot: without it, a lost passphrase or key file "
+            "can never be replaced and the archive is lost with it"
+        )
+    if is_admin and admins == [slot_id]:
+        warnings.append(
+            f"slot {slot_id} is the last admin slot: without it no one can ever again "
+            "manage key slots, holds, policies or settings (an admin slot cannot be made "
+            "without one)"
+        )
+    return warnings
+
+
+def remove_slot(
+    archive: Archive, slot_id: str, inv: Invocation, *, confirmed: bool = False
+) -> dict[str, Any]:
+    """Remove a slot (refused for the last one; the recovery slot and the last admin slot
+    only when ``confirmed``); the database is not re-encrypted."""
     ring = archive.keyring
+    warnings = removal_warnings(archive, slot_id)
+    if warnings and not confirmed:
+        raise Refused(
+            "; and ".join(warnings)
+            + ". If you really mean it, run this again with --yes-i-understand."
+        )
     with archive.store.transaction():
         removed = ring.remove_slot(slot_id)
-        info = {"id": removed["id"], "kind": removed["kind"], "label": removed.get("label")}
-        auditlog.append(archive.store, inv, details={"removed_slot": info})
+        info = {
+            "id": removed["id"],
+            "kind": removed["kind"],
+            "role": slot_role(removed),
+            "label": removed.get("label"),
+        }
+        details: dict[str, Any] = {"removed_slot": info}
+        if warnings:
+            details["confirmed"] = warnings
+        auditlog.append(archive.store, inv, details=details)
         ring.save(archive.db_key)
     return info
 

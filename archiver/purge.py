@@ -209,11 +209,17 @@ def execute(
     certificate: Path | None = None,
     certificate_dir: Path | None = None,
     progress: Progress | None = None,
+    approval: dict[str, Any] | None = None,
+    max_deletions: int | None = None,
 ) -> dict[str, Any]:
     """Delete every deletable message (never a held one) and certify it.
 
     First certifies any purge an earlier run left unfinished (killed mid-way): every
-    committed deletion ends up in a signed certificate."""
+    committed deletion ends up in a signed certificate.
+
+    Four-eyes hooks: ``approval`` (the request and both identities) is written on the
+    certificate; ``max_deletions`` refuses a run that would delete more messages than
+    were approved or than the threshold allows one slot alone."""
     store = archive.store
     now = inv.now()
     ahead = as_of > now
@@ -243,6 +249,13 @@ def execute(
                 raise Refused(
                     "no retention policy is loaded; nothing can be purged "
                     "(see `archiver policy load`)"
+                )
+            if max_deletions is not None and len(plan.deletable) > max_deletions:
+                raise Refused(
+                    f"this purge would now delete {len(plan.deletable)} messages, more than "
+                    f"the {max_deletions} allowed (approved, or the four-eyes threshold); "
+                    "nothing was deleted. Run `archiver purge` to see why, and file a new "
+                    "request."
                 )
             purge_id = int(
                 store.execute(
@@ -289,7 +302,9 @@ def execute(
                 )
             if progress:
                 progress(min(BATCH, len(plan.deletable) - first))
-        result = _certify(archive, purge_id, inv, certificate_dir, certificate=certificate)
+        result = _certify(
+            archive, purge_id, inv, certificate_dir, certificate=certificate, approval=approval
+        )
     return {
         **plan.summary(),
         **result,
@@ -359,6 +374,7 @@ def _certify(
     *,
     certificate: Path | None = None,
     interrupted: bool = False,
+    approval: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Finish a purge: restore the index's secure-delete, remove orphaned media, redact or
     delete the originals it touched, and sign a certificate of every deletion it committed
@@ -440,6 +456,8 @@ def _certify(
                 "certified_at": auditlog.format_time(now),
                 "certified_by": inv.user,
             }
+        if approval is not None:
+            payload["approval"] = approval
         doc = signing.sign_document(store, archive.archive_id, "purge-certificate", payload, now)
         data = signing.dumps(doc)
         digest = hashlib.sha256(data).hexdigest()

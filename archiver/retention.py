@@ -392,10 +392,22 @@ def load_policy(
     The report lists every rule with its scope and how many messages it applies to under
     the active version and under the new one, what a purge now would delete under each,
     and a warning for every scope value that matches nothing in the archive."""
+    return store_policy_set(archive, load_files(paths), inv, lock=lock, dry_run=dry_run)
+
+
+def store_policy_set(
+    archive: Archive,
+    new: PolicySet,
+    inv: Invocation,
+    *,
+    lock: bool = False,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """``load_policy`` for a policy set already validated (four-eyes approval stores the
+    set a request was filed with)."""
     from archiver import policy_review
 
     store = archive.store
-    new = load_files(paths)
     now = inv.now()
     with store.transaction():
         old = active_policy(store)

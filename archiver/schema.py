@@ -395,4 +395,32 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        8,
+        "four-eyes approval requests",
+        [
+            # An action four-eyes held back until a different admin key slot approves it.
+            # params: what approving performs; summary: what the requester was shown;
+            # requested_by / decided_by: JSON identities (key slot id, kind, role, label,
+            # OS user, host). A pending request past expires_at is expired (computed).
+            """CREATE TABLE approval_requests (
+                id            INTEGER PRIMARY KEY,
+                action        TEXT NOT NULL,
+                params        TEXT NOT NULL,
+                summary       TEXT NOT NULL,
+                requested_at  INTEGER NOT NULL,
+                requested_by  TEXT NOT NULL,
+                expires_at    INTEGER NOT NULL,
+                status        TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'approved', 'cancelled')),
+                decided_at    INTEGER,
+                decided_by    TEXT,
+                decision_note TEXT,
+                outcome       TEXT
+            )""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -20,6 +20,7 @@ The store never parses input and never prints; use cases call it inside
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -113,6 +114,32 @@ def connect(db_path: Path, key: bytes | None) -> sqlcipher3.Connection:
         conn.create_function(name, 1, function, deterministic=True)
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return conn
+
+
+def page_check(db_path: Path, key: bytes) -> tuple[list[int], int]:
+    """SQLCipher's per-page HMAC check of ``db_path`` under ``key``, without reading the
+    schema (so it runs when page 1 is damaged): the failing page numbers and the number
+    of pages in the file. With a wrong key every page fails; with the right key, only
+    damaged ones."""
+    pages = -(-db_path.stat().st_size // PAGE_SIZE)
+    conn = sqlcipher3.connect(str(db_path), isolation_level=None, timeout=BUSY_SECONDS)
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        conn.execute(f"PRAGMA cipher_page_size = {PAGE_SIZE}")
+        conn.execute("PRAGMA query_only = ON")
+        rows = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+    finally:
+        conn.close()
+    failing = [int(n) for (text,) in rows for n in re.findall(r"page (\d+)", str(text))]
+    return failing, pages
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a database error means the file is damaged (SQLITE_CORRUPT, or SQLITE_NOTADB
+    after the key was proven right), not a mistake in a command."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, DbError) and code is not None and code & 0xFF in (11, 26)
 
 
 def is_busy(exc: Exception) -> bool:

@@ -63,9 +63,9 @@ COMMANDS = [
     (("status",), "status"),
     (("key", "list"), "key.list"),
     (("key", "public"), "key.public"),
-    (("key", "add-passphrase"), "key.add-passphrase"),
-    (("key", "add-keyfile", "job.key"), "key.add-keyfile"),
-    (("key", "remove", "{recovery_slot}"), "key.remove"),
+    (("key", "add-passphrase", "--role", "review"), "key.add-passphrase"),
+    (("key", "add-keyfile", "job.key", "--role", "ingest"), "key.add-keyfile"),
+    (("key", "remove", "{recovery_slot}", "--yes-i-understand"), "key.remove"),
     (("key", "rotate"), "key.rotate"),
     (("ingest", "more.fake"), "ingest"),
     (("chats",), "chats"),
@@ -209,8 +209,12 @@ def test_secrets_never_reach_the_trail_or_an_export(run: Run, tmp_path: Path) ->
     recovery = (tmp_path / "rec.txt").read_text().strip()
     (tmp_path / "desk.fake").write_text("\n".join(EXPORT) + "\n", encoding="utf-8")
     steps: list[tuple[tuple[str, ...], dict[str, str], int]] = [
-        (("key", "add-keyfile", "job.key"), pw, 0),
-        (("key", "add-passphrase"), {**pw, "ARCHIVER_NEW_PASSPHRASE": NEW_PASS}, 0),
+        (("key", "add-keyfile", "job.key", "--role", "admin"), pw, 0),
+        (
+            ("key", "add-passphrase", "--role", "review"),
+            {**pw, "ARCHIVER_NEW_PASSPHRASE": NEW_PASS},
+            0,
+        ),
         (("ingest", "desk.fake"), {"ARCHIVER_KEY_FILE": "job.key"}, 0),
         (("status",), {"ARCHIVER_RECOVERY_KEY": recovery}, 0),
         (("search", "price"), {"ARCHIVER_PASSPHRASE": NEW_PASS}, 0),

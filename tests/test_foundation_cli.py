@@ -58,7 +58,7 @@ def test_unlock_with_passphrase_key_file_and_recovery_key(run: Run, tmp_path: Pa
     assert run("status", ARCHIVER_RECOVERY_KEY=recovery).exit_code == 0
     # typed back loosely: lower case, spaces instead of dashes
     assert run("status", ARCHIVER_RECOVERY_KEY=recovery.lower().replace("-", " ")).exit_code == 0
-    added = run("key", "add-keyfile", "job.key", ARCHIVER_PASSPHRASE=PASS)
+    added = run("key", "add-keyfile", "job.key", "--role", "review", ARCHIVER_PASSPHRASE=PASS)
     assert added.exit_code == 0, added.output
     assert stat.S_IMODE((tmp_path / "job.key").stat().st_mode) == 0o600
     status = run("status", "--json", ARCHIVER_KEY_FILE="job.key")
@@ -104,6 +104,7 @@ def test_missing_or_wrong_secret_exits_3_with_one_line(
 def test_wrong_key_file_is_refused(run: Run, tmp_path: Path) -> None:
     init_with_passphrase(run, tmp_path)
     (tmp_path / "other.key").write_bytes(b"x" * 32)
+    (tmp_path / "other.key").chmod(0o600)
     result = run("status", "--key-file", "other.key")
     assert result.exit_code == 3
     assert result.stderr == (
@@ -143,10 +144,15 @@ def test_slots_change_without_reencrypting_and_rotate_revokes_old_key(
     checkpoint(db, old_key)
     before = db_pages(db)
 
-    assert run("key", "add-keyfile", "a.key", ARCHIVER_PASSPHRASE=PASS).exit_code == 0
+    assert (
+        run("key", "add-keyfile", "a.key", "--role", "admin", ARCHIVER_PASSPHRASE=PASS).exit_code
+        == 0
+    )
     added = run(
         "key",
         "add-passphrase",
+        "--role",
+        "review",
         ARCHIVER_PASSPHRASE=PASS,
         ARCHIVER_NEW_PASSPHRASE="second passphrase!",
     )
@@ -185,7 +191,8 @@ def test_last_slot_cannot_be_removed(run: Run, tmp_path: Path) -> None:
     assert run("init", "--tz", "UTC", "--key-file", "k.key").exit_code == 0
     slots = json.loads(run("key", "list", "--json", ARCHIVER_KEY_FILE="k.key").stdout)
     recovery = next(s["id"] for s in slots if s["kind"] == "recovery")
-    assert run("key", "remove", recovery, ARCHIVER_KEY_FILE="k.key").exit_code == 0
+    confirmed = run("key", "remove", recovery, "--yes-i-understand", ARCHIVER_KEY_FILE="k.key")
+    assert confirmed.exit_code == 0
     keyfile_slot = next(s["id"] for s in slots if s["kind"] == "keyfile")
     result = run("key", "remove", keyfile_slot, ARCHIVER_KEY_FILE="k.key")
     assert result.exit_code == 1
@@ -199,7 +206,7 @@ def test_last_slot_cannot_be_removed(run: Run, tmp_path: Path) -> None:
 def test_add_keyfile_refuses_to_overwrite(run: Run, tmp_path: Path) -> None:
     assert run("init", "--tz", "UTC", "--key-file", "k.key").exit_code == 0
     (tmp_path / "exists.key").write_text("precious")
-    result = run("key", "add-keyfile", "exists.key", ARCHIVER_KEY_FILE="k.key")
+    result = run("key", "add-keyfile", "exists.key", "--role", "review", ARCHIVER_KEY_FILE="k.key")
     assert result.exit_code == 1
     assert result.stderr == "Error: exists.key already exists; refusing to overwrite it\n"
     assert (tmp_path / "exists.key").read_text() == "precious"

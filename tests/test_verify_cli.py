@@ -134,13 +134,20 @@ def test_verify_clean_after_search_export_key_changes_and_backup(
     steps = [
         ("search", "price"),
         ("export", "--out", "all.jsonl"),
-        ("key", "add-keyfile", "second.key"),
+        ("key", "add-keyfile", "second.key", "--role", "review"),
         ("key", "rotate"),
         ("backup", "bak"),
     ]
     for step in steps:
         assert run(*step, **key).exit_code == 0, step
-    added = run("key", "add-passphrase", **key, ARCHIVER_NEW_PASSPHRASE="a long passphrase")
+    added = run(
+        "key",
+        "add-passphrase",
+        "--role",
+        "review",
+        **key,
+        ARCHIVER_NEW_PASSPHRASE="a long passphrase",
+    )
     assert added.exit_code == 0
     slot = added.stdout.split()[-1]
     assert run("key", "remove", slot, **key).exit_code == 0

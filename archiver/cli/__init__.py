@@ -2,7 +2,8 @@
 
 Each command parses its options, calls one library function and hands the result to
 ``archiver.render``. Library errors become one clean line on stderr and the exit code of
-DESIGN.md's Contracts (1 error, 2 usage, 3 cannot unlock, 4 damage found).
+DESIGN.md's Contracts (1 error, 2 usage, 3 cannot unlock, 4 damage found), plus 6 (not
+permitted for the unlocking key slot's role) and 7 (filed for a second admin's approval).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import click
 
 from archiver import __version__, render
-from archiver.errors import ArchiverError
+from archiver.errors import ApprovalPending, ArchiverError
 
 
 class ArchiverGroup(click.Group):
@@ -23,6 +24,9 @@ class ArchiverGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ApprovalPending as exc:
+            render.pending(str(exc))
+            ctx.exit(exc.exit_code)
         except ArchiverError as exc:
             render.error(str(exc))
             ctx.exit(exc.exit_code)
@@ -68,6 +72,7 @@ def main() -> None:
 
 def _register() -> None:
     from archiver.cli import (
+        approval_cmds,
         archive_cmds,
         audit_cmds,
         ingest_cmds,
@@ -76,7 +81,15 @@ def _register() -> None:
         search_cmds,
     )
 
-    for module in (archive_cmds, key_cmds, ingest_cmds, search_cmds, retention_cmds, audit_cmds):
+    for module in (
+        archive_cmds,
+        key_cmds,
+        ingest_cmds,
+        search_cmds,
+        retention_cmds,
+        audit_cmds,
+        approval_cmds,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -37,7 +37,8 @@ def first_secret(key_file: Path | None) -> tuple[Secret, str]:
     """The secret of the first slot: a key file (created if missing) or a passphrase."""
     if key_file is not None:
         if key_file.exists():
-            return Secret("keyfile", read_key_file(key_file), str(key_file)), str(key_file)
+            data = read_key_file(key_file, render.warning)
+            return Secret("keyfile", data, str(key_file)), str(key_file)
         return Secret("keyfile", create_key_file(key_file), str(key_file)), f"{key_file}, created"
     return new_passphrase("ARCHIVER_PASSPHRASE"), ""
 
@@ -50,6 +51,12 @@ def first_secret(key_file: Path | None) -> tuple[Secret, str]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the recovery key to this new file (mode 0600) instead of showing it.",
 )
+@click.option(
+    "--four-eyes",
+    is_flag=True,
+    help="Releasing holds, shortening retention, large purges and new admin slots need a "
+    "second admin slot's approval (see `archiver settings four-eyes`).",
+)
 @json_option
 @click.pass_context
 def init(
@@ -58,6 +65,7 @@ def init(
     key_file: Path | None,
     tz: str | None,
     recovery_key_out: Path | None,
+    four_eyes: bool,
     as_json: bool,
 ) -> None:
     """Create a new encrypted archive.
@@ -65,7 +73,9 @@ def init(
     The first key slot is a key file (--key-file / ARCHIVER_KEY_FILE; created with
     32 random bytes if it does not exist) or a passphrase (ARCHIVER_PASSPHRASE, or asked
     twice). A recovery key is generated and shown once, or written to
-    --recovery-key-out. Record the signing-key fingerprint outside the archive.
+    --recovery-key-out. Both slots are admin slots. Record the signing-key fingerprint
+    outside the archive. With --four-eyes, give the recovery key to a second person (or
+    seal it): an approval must come from a different admin slot.
 
     \b
     Example:
@@ -76,7 +86,7 @@ def init(
         raise Refused(f"{recovery_key_out} already exists; refusing to overwrite it")
     zone = tz or machine_zone()
     secret, origin = first_secret(key_file)
-    made = create_archive(archive_dir, secret, invocation(ctx), tz=zone)
+    made = create_archive(archive_dir, secret, invocation(ctx), tz=zone, four_eyes=four_eyes)
     archive = made.archive
     try:
         if recovery_key_out is not None:
@@ -86,9 +96,10 @@ def init(
             "archive_id": archive.archive_id,
             "default_tz": zone,
             "slots": [
-                {"id": made.first_slot, "kind": secret.kind, "origin": origin},
-                {"id": made.recovery_slot, "kind": "recovery"},
+                {"id": made.first_slot, "kind": secret.kind, "role": "admin", "origin": origin},
+                {"id": made.recovery_slot, "kind": "recovery", "role": "admin"},
             ],
+            "four_eyes": four_eyes,
             "signing_key_fingerprint": crypto.fingerprint(archive.signing_public_key),
             "recovery_key": None if recovery_key_out else made.recovery_key,
             "recovery_key_file": str(recovery_key_out) if recovery_key_out else None,

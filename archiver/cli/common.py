@@ -20,10 +20,13 @@ from typing import Any, TypeVar
 
 import click
 
-from archiver.archive import Archive, open_archive
+from archiver import render, roles
+from archiver.archive import Archive, damaged, open_archive
 from archiver.auditlog import Invocation, record_failure
-from archiver.errors import ArchiverError, SecretRequired
+from archiver.cli import permissions
+from archiver.errors import ApprovalPending, ArchiverError, SecretRequired
 from archiver.keyring import Secret, read_key_file
+from archiver.store import is_damage
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -63,7 +66,7 @@ def stdin_is_tty() -> bool:
 def unlock_secret(key_file: Path | None) -> Secret:
     """The secret that unlocks an archive, in the documented order."""
     if key_file is not None:
-        return Secret("keyfile", read_key_file(key_file), f"--key-file {key_file}")
+        return Secret("keyfile", read_key_file(key_file, render.warning), f"--key-file {key_file}")
     if os.environ.get("ARCHIVER_PASSPHRASE"):
         return Secret.passphrase(os.environ["ARCHIVER_PASSPHRASE"], "ARCHIVER_PASSPHRASE")
     if os.environ.get("ARCHIVER_RECOVERY_KEY"):
@@ -134,14 +137,22 @@ def with_archive(
     key_file: Path | None,
     action: Callable[[Archive, Invocation], T],
 ) -> T:
-    """Unlock the archive, run ``action``; a failure still leaves an audit entry."""
+    """Unlock the archive, check the unlocking slot's role, run ``action``; a failure
+    (a refusal by role included) still leaves an audit entry, and a database error that
+    means damage becomes ``DamageFound`` (exit 4)."""
     inv = invocation(ctx)
     archive = open_archive(archive_dir, unlock_secret(key_file), inv)
     try:
+        permission, what = permissions.required(inv.command, inv.args)
+        roles.require(archive.role, permission, what, archive.describe_slot())
         return action(archive, inv)
+    except ApprovalPending:
+        raise  # filed with its own audit entry: not a failure
     except Exception as exc:
         with contextlib.suppress(Exception):
             record_failure(archive.store, inv, exc)
+        if is_damage(exc):
+            raise damaged(archive.store.db_path, exc, f"running `archiver {inv.command}`") from None
         raise
     finally:
         archive.close()

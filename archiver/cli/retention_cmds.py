@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from archiver import approvals, render
 from archiver import holds as holds_lib
 from archiver import purge as purge_lib
-from archiver import render
 from archiver import retention as retention_lib
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
@@ -66,6 +66,8 @@ def policy_load(
     "warnings") about every scope value that matches nothing in the archive, naming the
     nearest value that exists; the set is loaded all the same (it may come before the
     data).
+    While four-eyes is on, a set that shortens or removes retention waits for a second
+    admin's approval (not with --dry-run, which only reports).
 
     \b
     Example:
@@ -77,7 +79,7 @@ def policy_load(
         ctx,
         archive_dir,
         key_file,
-        lambda a, inv: retention_lib.load_policy(a, list(paths), inv, lock=lock, dry_run=dry_run),
+        lambda a, inv: approvals.load_policy(a, list(paths), inv, lock=lock, dry_run=dry_run),
     )
     if as_json:
         render.print_json(report)
@@ -309,12 +311,14 @@ def hold_release(
     """Release hold NAME (any spelling of case, spaces, hyphens, underscores); its
     messages fall back under the retention rules.
 
+    While four-eyes is on, the release waits for a second admin's approval.
+
     \b
     Example:
       archiver hold release sec-inquiry-2026 --reason "matter closed 2027-03-01"
     """
     info = with_archive(
-        ctx, archive_dir, key_file, lambda a, inv: holds_lib.release(a, name, reason, inv)
+        ctx, archive_dir, key_file, lambda a, inv: approvals.release_hold(a, name, reason, inv)
     )
     if as_json:
         render.print_json(info)
@@ -362,6 +366,8 @@ def purge(
     Each batch is decided again in its own transaction, so a hold placed while the
     purge runs protects what it holds. A purge that was killed is certified by the
     next `--execute` before it plans anew.
+    Needs a key slot of the purge (or admin) role. While four-eyes is on, a purge
+    deleting more than the threshold waits for an admin's approval (`archiver approve`).
 
     \b
     Example:
@@ -377,7 +383,7 @@ def purge(
         when = parse_as_of(as_of, a, inv)
         with render.progress("Purging" if execute else "Evaluating", None, show) as advance:
             if execute:
-                return purge_lib.execute(
+                return approvals.execute_purge(
                     a,
                     when,
                     inv,
