@@ -72,9 +72,24 @@ def _file(
 ) -> NoReturn:
     """Record a pending request with its audit entry, then stop the command."""
     store = archive.store
-    now = inv.now()
+    now = inv.now().replace(microsecond=0)
     expires = now + timedelta(hours=settings.four_eyes(store).expire_hours)
     who = identity(archive, inv)
+    encoded = json.dumps(params, sort_keys=True)
+    for row in store.rows(
+        "SELECT id, expires_at FROM approval_requests WHERE status = 'pending' AND action = ? "
+        "AND params = ? ORDER BY id",
+        (action, encoded),
+    ):
+        if row["expires_at"] > int(now.timestamp()):
+            details = {"request": row["id"], "action": action, "already_filed": True}
+            auditlog.append(store, inv, outcome="pending-approval", details=details)
+            raise ApprovalPending(
+                f"four-eyes is on: {what} was already filed as request {row['id']} (expires "
+                f"{_ts(row['expires_at'])}), not yet approved; an admin key slot other than "
+                f"the requester's approves it with `archiver approve {row['id']}`.",
+                int(row["id"]),
+            )
     with store.transaction():
         request_id = int(
             store.execute(
@@ -82,7 +97,7 @@ def _file(
                 "requested_by, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     action,
-                    json.dumps(params, sort_keys=True),
+                    encoded,
                     json.dumps(summary, sort_keys=True),
                     int(now.timestamp()),
                     json.dumps(who, sort_keys=True),
@@ -453,12 +468,12 @@ def approve(
         outcome = _approve_purge(archive, params, act, record, certificate, progress)
         with store.transaction():
             _finish(store, inv, row, record, outcome, now)
-        return _describe(_load(store, request_id), now) | {"result": outcome}
+        return _describe(_load(store, request_id), now)
     with store.transaction():
         _pending(_load(store, request_id), now)  # not decided by someone else meanwhile
-        result = _PERFORM[row["action"]](archive, params, act, record)
-        _finish(store, inv, row, record, _brief(result), now)
-    return _describe(_load(store, request_id), now) | {"result": result}
+        outcome = _PERFORM[row["action"]](archive, params, act, record)
+        _finish(store, inv, row, record, outcome, now)
+    return _describe(_load(store, request_id), now)
 
 
 def _finish(
@@ -471,12 +486,6 @@ def _finish(
 ) -> None:
     _decide(store, row["id"], "approved", record["approved_by"], now, outcome=outcome)
     auditlog.append(store, inv, details={"action": row["action"], **record, "outcome": outcome})
-
-
-def _brief(result: dict[str, Any]) -> dict[str, Any]:
-    """What an approval's outcome records: ids, counts and versions, not whole reports."""
-    kept = ("hold", "name", "version", "sha256", "slot", "id", "kind", "role", "to")
-    return {k: v for k, v in result.items() if k in kept}
 
 
 def _approve_purge(
@@ -504,10 +513,15 @@ def _approve_purge(
     }
 
 
+# Each performer does the approved action (with its own audit entry, under ``act``) and
+# returns what the approval records as its outcome: ids, versions and counts.
+
+
 def _perform_hold_release(
     archive: Archive, params: dict[str, Any], act: Invocation, record: dict[str, Any]
 ) -> dict[str, Any]:
-    return holds.release(archive, params["name"], params["reason"], act)
+    info = holds.release(archive, params["name"], params["reason"], act)
+    return {"hold": info["name"], "released_at": info["released_at"]}
 
 
 def _perform_policy_load(
@@ -521,7 +535,8 @@ def _perform_policy_load(
             "changed. Cancel this request and load the policy again."
         )
     new = from_document(params["document"], 0, False)
-    return retention.store_policy_set(archive, new, act, lock=bool(params["lock"]))
+    report = retention.store_policy_set(archive, new, act, lock=bool(params["lock"]))
+    return {"policy_version": report["version"], "sha256": report["sha256"]}
 
 
 def _perform_key_add(
@@ -540,7 +555,7 @@ def _perform_settings(
     change = {"from": settings.four_eyes(store).as_dict(), "to": new.as_dict()}
     settings.write_four_eyes(store, new)
     auditlog.append(store, act, details=change | {"approval": record})
-    return change
+    return new.as_dict()
 
 
 _PERFORM: dict[

@@ -237,7 +237,7 @@ def approval(info: dict[str, Any]) -> None:
     line(f"  requested by  {_who(info['requested_by'])} at {info['requested_at']}")
     line(f"  approved by   {_who(info['decided_by'])} at {info['decided_at']}")
     for key, value in info["outcome"].items():
-        line(f"  {key:<13} {_compact(value)}")
+        line(f"  {key.replace('_', ' '):<13} {value}")
 
 
 def key_value(pairs: dict[str, Any]) -> None:
