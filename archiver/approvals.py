@@ -47,10 +47,11 @@ Progress = Callable[[int], None]
 
 
 def identity(archive: Archive, inv: Invocation) -> dict[str, Any]:
-    """Who acts: the unlocking key slot, the OS user and host, and when."""
+    """Who acts: the unlocking key slot, the OS user and host, the command, and when."""
     return archive.unlocked_by() | {
         "user": inv.user,
         "host": inv.host,
+        "command": inv.command,
         "at": auditlog.format_time(inv.now()),
     }
 
@@ -161,35 +162,41 @@ def load_policy(
     """``policy load``, or a request for it while four-eyes is on and the new set shortens
     or removes retention (a dry run is never a request: it changes nothing)."""
     store = archive.store
+    if dry_run or not settings.four_eyes(store).on:
+        return retention.load_policy(archive, paths, inv, lock=lock, dry_run=dry_run)
     new = load_files(paths)
-    if settings.four_eyes(store).on and not dry_run:
-        old = retention.active_policy(store)
-        if old.locked and (problems := lock_violations(old, new)):
-            raise Refused(
-                f"policy version {old.version} is locked (preservation lock); refused: "
-                + "; ".join(problems)
-            )
-        changes = shortening.rule_changes(old, new)
-        counts = shortening.sooner(store, old, new, archive.default_tz, inv.now())
-        if changes or any(counts.values()):
-            summary = {
+    old = retention.active_policy(store)
+    if old.locked and (problems := lock_violations(old, new)):
+        raise Refused(
+            f"policy version {old.version} is locked (preservation lock); refused: "
+            + "; ".join(problems)
+        )
+    changes = shortening.rule_changes(old, new)
+    counts = shortening.sooner(store, old, new, archive.default_tz, inv.now())
+    if changes or any(counts.values()):
+        _file(
+            archive,
+            inv,
+            "policy.load",
+            {"document": new.document(), "lock": lock, "base_version": old.version},
+            {
                 "previous_version": old.version,
                 "sha256": new.sha256(),
                 "files": [{"file": p.file, "policy": p.name} for p in new.policies],
                 "shortening": changes,
                 **counts,
-            }
-            params = {"document": new.document(), "lock": lock, "base_version": old.version}
-            _file(
-                archive,
-                inv,
-                "policy.load",
-                params,
-                summary,
-                f"a policy change that shortens or removes retention ({len(changes)} rule "
-                f"change(s); {counts['messages_deletable_sooner']} message(s) deletable sooner)",
+            },
+            f"a policy change that shortens or removes retention ({len(changes)} rule "
+            f"change(s); {counts['messages_deletable_sooner']} message(s) deletable sooner)",
+        )
+    with store.transaction():  # the files loaded are the files checked
+        report = retention.load_policy(archive, paths, inv, lock=lock)
+        if report["sha256"] != new.sha256():
+            raise Refused(
+                "the policy files changed while they were being loaded; nothing was loaded. "
+                "Run the command again."
             )
-    return retention.store_policy_set(archive, new, inv, lock=lock, dry_run=dry_run)
+    return report
 
 
 def execute_purge(
@@ -462,7 +469,10 @@ def approve(
         )
     approver = identity(archive, inv)
     record = {"request": request_id, "requested_by": requester, "approved_by": approver}
-    act = dataclasses.replace(inv, command=row["action"], args={"approval_request": request_id})
+    # the approved action is recorded as the command that filed it, run by the approver
+    act = dataclasses.replace(
+        inv, command=requester["command"], args={"approval_request": request_id}
+    )
     params = row["params"]
     if row["action"] == "purge.execute":
         outcome = _approve_purge(archive, params, act, record, certificate, progress)

@@ -231,6 +231,9 @@ def test_a_purge_above_the_threshold_waits_and_the_certificate_names_both_slots(
     assert payload["approval"]["approved_by"]["slot"] == slot_of(run, A)
     assert run("key", "public", "--out", "pub.pem", **A).exit_code == 0
     assert run("verify-signed", "cert.json", "--public-key", "pub.pem").exit_code == 0
+    # the purge's own entries read as a purge, run by the approver for the request
+    done = [e for e in audit(run, "purge") if e["action"] == "purge" and e["outcome"] == "ok"]
+    assert [e["args"] for e in done] == [{"approval_request": int(match["id"])}]
 
 
 def test_a_purge_at_or_under_the_threshold_runs_at_once(
