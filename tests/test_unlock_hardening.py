@@ -233,6 +233,22 @@ def test_damage_met_by_a_command_is_damage_not_a_bug(
     )
 
 
+def test_damage_met_while_reading_the_audit_trail_is_damage_too(
+    run: Run, tmp_path: Path, filled: Path
+) -> None:
+    conn = connect(filled, db_key(tmp_path))
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'audit_log'").fetchone()
+    conn.close()
+    flip(filled, (int(root[0]) - 1) * PAGE_SIZE + 300)
+    result = run("audit", **KEY)
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "Error: the archive database is damaged: SQLite reports 'database disk image is "
+        "malformed'. Run `archiver verify` to see what is damaged, and restore the archive "
+        "from a backup made with `archiver backup`.\n"
+    )
+
+
 def test_an_older_keys_json_after_a_rotate_is_a_wrong_key_not_damage(
     run: Run, tmp_path: Path, filled: Path
 ) -> None:

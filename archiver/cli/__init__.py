@@ -15,7 +15,8 @@ from typing import Any
 import click
 
 from archiver import __version__, render
-from archiver.errors import ApprovalPending, ArchiverError
+from archiver.errors import ApprovalPending, ArchiverError, DamageFound
+from archiver.store import is_damage
 
 
 class ArchiverGroup(click.Group):
@@ -40,6 +41,13 @@ class ArchiverGroup(click.Group):
             render.error("interrupted; nothing half-written was kept")
             ctx.exit(130)
         except Exception as exc:
+            if is_damage(exc):  # a command that reads the database outside with_archive
+                render.error(
+                    f"the archive database is damaged: SQLite reports '{exc}'. Run `archiver "
+                    "verify` to see what is damaged, and restore the archive from a backup "
+                    "made with `archiver backup`."
+                )
+                ctx.exit(DamageFound.exit_code)
             if os.environ.get("ARCHIVER_DEBUG"):
                 raise
             render.error(
