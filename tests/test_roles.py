@@ -289,3 +289,23 @@ def test_a_review_slot_cannot_remove_slots(run: Run, ready: Path) -> None:
     result = run("key", "remove", recovery, "--yes-i-understand", ARCHIVER_KEY_FILE="r.key")
     assert result.exit_code == 6
     assert recovery in slot_ids(run, ADMIN).values()
+
+
+def test_a_rotation_interrupted_before_promotion_is_finished_by_a_role_slot(
+    run: Run, ready: Path
+) -> None:
+    """The pending key is sealed with the slot's role too: a non-admin slot finishes it."""
+    add_keyfile(run, "cron.key", "ingest")
+    path = ready / "archive"
+    archive = open_archive(path, Secret("keyfile", (ready / "k.key").read_bytes(), "t"))
+    old, new = archive.db_key, crypto.random_bytes(32)
+    archive.keyring.set_pending(new)
+    archive.keyring.save(old)
+    archive.store.execute(f"PRAGMA rekey = \"x'{new.hex()}'\"")
+    archive.close()  # killed here: the database has the new key, keys.json still the old
+    reopened = open_archive(path, Secret("keyfile", (ready / "cron.key").read_bytes(), "t"))
+    assert (reopened.db_key, reopened.role) == (new, "ingest")
+    reopened.close()
+    assert "pending_wrapped_db_key" not in (path / "keys.json").read_text()
+    assert run("search", "zanzibar", ARCHIVER_KEY_FILE="cron.key").exit_code == 0
+    assert run("status", **ADMIN).exit_code == 0
