@@ -4,11 +4,11 @@ Two answers, one for the future and one for the archive as it is:
 
 - ``rule_changes`` compares the sets rule by rule (rules are matched by
   ``policy/name``) and lists every change that could make some message, present or
-  ingested later, deletable sooner: a rule removed; a rule whose scope or basis changes;
-  a ``retain`` shortened or dropped; a delete period shortened, or a delete action added
-  (``then = "delete"`` or ``delete_after`` on an existing rule, or a new rule that
-  deletes); a delete action dropped (when a scoped rule stops deleting, an org-wide
-  rule's earlier delete may apply instead). What is left out can only keep messages
+  ingested later, deletable sooner: a rule removed; a rule whose scope, exclusions or
+  basis change; a ``retain`` shortened or dropped; a delete period shortened, or a
+  delete action added (``then = "delete"`` or ``delete_after`` on an existing rule, or a
+  new rule that deletes); a delete action dropped (when a scoped rule stops deleting, an
+  org-wide rule's earlier delete may apply instead). What is left out can only keep messages
   longer: new retain-only rules, longer periods, descriptions and citations. It is a
   safe over-approximation: a change it lets through never makes a message deletable
   sooner (a property test checks this against the per-message decision).
@@ -51,8 +51,8 @@ def rule_changes(old: PolicySet, new: PolicySet) -> list[str]:
         if n is None:
             found.append(f"rule {key} is removed")
             continue
-        if (n.scope, n.basis) != (o.scope, o.basis):
-            found.append(f"rule {key} changes its scope or basis")
+        if (n.scope, n.exclude, n.basis) != (o.scope, o.exclude, o.basis):
+            found.append(f"rule {key} changes its scope, exclusions or basis")
         if o.retain is not None and not _longer_or_equal(n.retain, o.retain):
             found.append(f"rule {key} shortens retain from {o.retain.text} to {_text(n.retain)}")
         od, nd = o.delete_duration, n.delete_duration

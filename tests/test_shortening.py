@@ -66,7 +66,12 @@ def policy(*rules: Rule) -> PolicySet:
         (
             policy(rule(delete_after=Y2)),
             policy(rule(delete_after=Y2, scope=DESK)),
-            ["rule p/r changes its scope or basis"],
+            ["rule p/r changes its scope, exclusions or basis"],
+        ),
+        (
+            policy(rule(retain=Y3)),
+            policy(dataclasses.replace(rule(retain=Y3), exclude=DESK)),
+            ["rule p/r changes its scope, exclusions or basis"],
         ),
         (
             policy(rule("scoped", DESK, delete_after=Y3), rule("all", delete_after=Y1)),
@@ -85,6 +90,7 @@ def policy(*rules: Rule) -> PolicySet:
         "first-policy-deletes",
         "first-policy-retains",
         "scope-changed",
+        "exclusion-added",
         "scoped-delete-dropped",
     ],
 )
@@ -148,8 +154,9 @@ def deletable_at(ps: PolicySet, facts: MessageFacts, uni: Universe) -> datetime 
     return decide(facts, matching, [], AS_OF).deletable_at
 
 
-Y4 = Duration("4 years", 4)
-LONGER = {Y1: M18, M18: Y2, Y2: Y3, Y3: Y4, Y4: Duration("5 years", 5)}
+def longer(d: Duration) -> Duration:
+    """A period six months longer than ``d``."""
+    return Duration(f"{d.text} and 6 months", d.years, d.months + 6, d.days)
 
 
 @st.composite
@@ -169,6 +176,7 @@ def changed(draw: st.DrawFn, old: PolicySet) -> PolicySet:
                     "add",
                     "stop-deleting",
                     "rescope",
+                    "exclude",
                 ]
             )
         )
@@ -177,8 +185,8 @@ def changed(draw: st.DrawFn, old: PolicySet) -> PolicySet:
         if edit == "lengthen" and r is not None:
             current[name] = dataclasses.replace(
                 r,
-                retain=LONGER[r.retain] if r.retain else None,
-                delete_after=LONGER[r.delete_after] if r.delete_after else None,
+                retain=longer(r.retain) if r.retain else None,
+                delete_after=longer(r.delete_after) if r.delete_after else None,
             )
         elif edit == "add-retain":
             extra = draw(st.sampled_from("wxyz"))
@@ -197,6 +205,8 @@ def changed(draw: st.DrawFn, old: PolicySet) -> PolicySet:
             )
         elif edit == "rescope" and r is not None:
             current[name] = dataclasses.replace(r, scope=draw(st.sampled_from(SCOPES)))
+        elif edit == "exclude" and r is not None:
+            current[name] = dataclasses.replace(r, exclude=draw(st.sampled_from(SCOPES[1:])))
         elif edit == "remove":
             current.pop(name, None)
         elif edit == "add":
