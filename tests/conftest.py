@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,11 @@ from archiver.cli import cli
 from archiver.keyring import Secret
 
 FIXED_NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The read-only material beside the repository (peer exports); tests that read it skip
+# when it is absent. ARCHIVER_SHARED points elsewhere (e.g. from a git worktree).
+SHARED = Path(
+    os.environ.get("ARCHIVER_SHARED") or Path(__file__).resolve().parents[1].parent / "shared"
+)
 
 
 @pytest.fixture(autouse=True)

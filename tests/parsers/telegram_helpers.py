@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 from archiver.model import Chat, Message, Notice, ParseFacts, Record, Unparsed
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions
+from tests.conftest import SHARED
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
 REPO = Path(__file__).resolve().parents[2]
-PEERS = REPO.parent / "shared" / "corpus" / "peers" / "telegram"
+PEERS = SHARED / "corpus" / "peers" / "telegram"
 SAMPLES = REPO / "sample_exports" / "telegram"
 
 

@@ -14,7 +14,6 @@ import re
 import unicodedata
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +21,10 @@ import pytest
 from archiver.errors import AmbiguousDateOrder, ParseError
 from archiver.model import Message, ParseFacts, Record, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit
+from tests.conftest import SHARED
 from tests.parsers.conftest import chat_of, memory_unit, parse, zip_unit
 
-PEERS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "peers" / "whatsapp"
+PEERS = SHARED / "corpus" / "peers" / "whatsapp"
 pytestmark = pytest.mark.skipif(not PEERS.is_dir(), reason=f"peer corpus not found at {PEERS}")
 
 FALLBACK: dict[str, tuple[DateOrder, str]] = {
