@@ -34,6 +34,10 @@ class ArchiveBusy(ArchiverError):
     """Another command holds the archive's lock (a large ingest holds it until it commits)."""
 
 
+class WriteFailed(ArchiverError):
+    """The disk refused a write (full, over a quota, failing); the transaction was undone."""
+
+
 class NotFound(ArchiverError):
     """A message, slot, hold or policy id does not exist."""
 

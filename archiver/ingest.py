@@ -9,7 +9,16 @@ For every export unit found under the given paths:
    links, attachments), record provenance (custodian, operator, parser and version,
    options, time zone, counts, date-order evidence, notices) and the Merkle root of the
    fingerprints it added, and append the audit entry. A failure rolls all of it back and
-   leaves an audit entry saying so; other units carry on.
+   leaves an audit entry saying so; other units carry on, whatever the failure (a damaged
+   zip, a full disk, even a bug).
+
+A zip inside an export (a member of a zip, a file of a Telegram folder) is part of that
+export's evidence and, when a message sent it, an attachment; it is never parsed as an
+export of its own. When it holds a chat export (a parser recognises it) or cannot be
+examined safely, the ingest says so loudly (``not_ingested``, a non-zero exit in the
+CLI): such a chat was sent to the custodian, and only the operator can say under which
+custodian and time zone it belongs. It stops being reported once its bytes have been
+ingested as a source of their own.
 """
 
 from __future__ import annotations
@@ -29,11 +38,11 @@ from archiver import auditlog, blobs, containers, identity, parsers, pipeline
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
-from archiver.errors import ArchiverError, InputError
+from archiver.errors import ArchiverError, DamageFound, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
 from archiver.staging import Batch
-from archiver.store import Store, check_zone
+from archiver.store import Store, check_zone, is_damage
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
 BATCH = 5000
@@ -84,6 +93,8 @@ class SourceReport(WriteCounts):
     chats_decided: list[dict[str, Any]] = field(default_factory=list)
     merkle_root: str | None = None
     error: str | None = None
+    # zips inside this export that hold a chat export, or could not be examined safely
+    not_ingested: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -91,12 +102,26 @@ class SourceReport(WriteCounts):
 
 @dataclass
 class IngestReport:
+    """What one run did. ``skipped``: files that are not exports. ``not_ingested``: what
+    may hold a chat and was not ingested (a folder that cannot be read, a chat export
+    inside another export); ``unexpected``: exceptions that were bugs, kept for the CLI
+    to re-raise when debugging (each also failed its export)."""
+
     sources: list[SourceReport] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    unreadable: list[dict[str, str]] = field(default_factory=list)
+    unexpected: list[Exception] = field(default_factory=list)
 
     @property
     def failed(self) -> list[SourceReport]:
         return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def not_ingested(self) -> list[dict[str, str]]:
+        inner = [
+            {"path": n["path"], "reason": n["reason"]} for s in self.sources for n in s.not_ingested
+        ]
+        return self.unreadable + inner
 
     def as_dict(self) -> dict[str, Any]:
         totals = {
@@ -113,6 +138,7 @@ class IngestReport:
         return {
             "sources": [s.as_dict() for s in self.sources],
             "skipped": self.skipped,
+            "not_ingested": self.not_ingested,
             "totals": totals,
             "failed": len(self.failed),
         }
@@ -128,28 +154,72 @@ def ingest(
     """Ingest every export found under ``paths``; one transaction per export."""
     check_zone(options.tz)
     found = containers.discover(paths)
-    report = IngestReport(skipped=[{"path": str(p), "reason": r} for p, r in found.skipped])
-    if not found.units:
+    report = IngestReport(
+        skipped=[{"path": str(p), "reason": r} for p, r in found.skipped],
+        unreadable=[{"path": str(p), "reason": r} for p, r in found.unreadable],
+    )
+    if not found.units and not found.unreadable:
+        skipped = "".join(f"; skipped {p}: {r}" for p, r in found.skipped[:5])
+        if len(found.skipped) > 5:
+            skipped += f"; and {len(found.skipped) - 5} more skipped"
         raise InputError(
             "no export found in " + ", ".join(str(p) for p in paths) + "; give WhatsApp .txt/.zip "
-            "exports or Telegram export folders (result.json / messages.html)"
+            "exports or Telegram export folders (result.json / messages.html)" + skipped
         )
     for path, kind in found.units:
-        source = SourceReport(name=path.name, origin=str(path), kind=kind)
+        source = SourceReport(
+            name=path.name, origin=str(path), kind=kind, custodian=options.custodian
+        )
         report.sources.append(source)
         try:
             with containers.open_unit(path, kind) as received:
                 _ingest_unit(archive, (path, kind), received, options, inv, source, progress)
+        except DamageFound:
+            raise  # the archive is damaged, not this export: stop (exit 4)
         except ArchiverError as exc:
-            source.status = "failed"
-            source.error = str(exc)
-            auditlog.append(
+            _failed(archive.store, inv, source, str(exc))
+        except Exception as exc:  # a bug: it must not cost the other exports their ingest
+            if is_damage(exc):
+                raise
+            report.unexpected.append(exc)
+            _failed(
                 archive.store,
                 inv,
-                outcome="error",
-                details={"source": source.name, "sha256": source.sha256, "error": str(exc)[:500]},
+                source,
+                f"unexpected {type(exc).__name__}: {exc}. Nothing from this export was kept. "
+                "This is a bug in archiver; re-run with ARCHIVER_DEBUG=1 for details and "
+                "report it",
             )
+    _drop_ingested_since(archive.store, report)
     return report
+
+
+def _failed(store: Store, inv: Invocation, source: SourceReport, message: str) -> None:
+    """Mark an export failed (its transaction already rolled back) and audit that. When
+    even the audit entry cannot be written (a full disk), the report says so."""
+    source.status = "failed"
+    source.error = message
+    details = {"source": source.name, "sha256": source.sha256, "error": message[:500]}
+    try:
+        auditlog.append(store, inv, outcome="error", details=details)
+    except Exception as exc:  # reported in the summary; the run goes on
+        source.error += f" (this failure could not be written to the audit log either: {exc})"
+
+
+def _drop_ingested_since(store: Store, report: IngestReport) -> None:
+    """An export found inside another one and then ingested on its own later in the same
+    run (the operator gave both) is not reported as not ingested."""
+    for source in report.sources:
+        source.not_ingested = [
+            n for n in source.not_ingested if not _is_source(store, n.get("sha256"))
+        ]
+
+
+def _is_source(store: Store, sha256: str | None) -> bool:
+    return (
+        sha256 is not None
+        and store.one("SELECT 1 FROM sources WHERE sha256 = ? LIMIT 1", (sha256,)) is not None
+    )
 
 
 def _digest(received: Received) -> tuple[str, int, list[dict[str, Any]]]:
@@ -205,7 +275,7 @@ def _ingest_unit(
 ) -> None:
     store = archive.store
     unit = received.unit
-    parser = parsers.detect(unit, options.platform)
+    parser = _detect(unit, options.platform)
     source.platform, source.parser = parser.platform, parser.name
     source.custodian, source.tz = options.custodian, options.tz
     parse_options = ParseOptions(
@@ -219,6 +289,53 @@ def _ingest_unit(
     stream: pipeline.Stream = pipeline.start(job) if big else pipeline.parse_staged(job)
     with closing(stream):
         _write_unit(archive, received, parser, stream, options, inv, source, key, big, progress)
+
+
+def _detect(unit: ExportUnit, platform: str) -> Parser:
+    """The unit's parser; a zip that only bundles other zips says how to ingest them."""
+    try:
+        return parsers.detect(unit, platform)
+    except InputError as exc:
+        zips = [f.path for f in unit.files if f.name.lower().endswith(".zip")]
+        if not zips:
+            raise
+        listed = ", ".join(repr(z) for z in zips[:3]) + (" …" if len(zips) > 3 else "")
+        raise InputError(
+            f"{exc} It holds {len(zips)} zip file(s) ({listed}), which are not opened as "
+            "exports: extract it and ingest the extracted folder, so that each export in it "
+            "is ingested (and kept as evidence) on its own"
+        ) from None
+
+
+_PLATFORM_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram"}
+
+
+def _recognise(unit: ExportUnit) -> str | None:
+    """What a zip found inside an export holds, if it is a chat export."""
+    for parser in parsers.all_parsers():
+        if parser.sniff(unit):
+            return f"a {_PLATFORM_NAMES.get(parser.platform, parser.platform)} export"
+    return None
+
+
+def _inner_exports(
+    store: Store, received: Received, members: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """Zips inside this export that hold a chat export (or cannot be examined safely) and
+    whose bytes were never ingested as a source of their own."""
+    found = []
+    hashes = {m["path"]: m["sha256"] for m in members}
+    for f in received.unit.files:
+        if not f.name.lower().endswith(".zip") or _is_source(store, hashes.get(f.path)):
+            continue
+        where = f"{received.origin}!/{f.path}"
+        try:
+            why = containers.examine_inner_zip(f, where, _recognise)
+        except Exception as exc:  # a bug while looking inside: say so, keep the export
+            why = f"could not be examined (unexpected {type(exc).__name__}: {exc}; a bug)"
+        if why is not None:
+            found.append({"path": where, "sha256": hashes[f.path], "reason": why})
+    return found
 
 
 def _write_unit(
@@ -237,6 +354,8 @@ def _write_unit(
     unit = received.unit
     sha, size, members = _digest(received)
     source.sha256 = sha
+    source.not_ingested = _inner_exports(store, received, members)
+    inner = [n["path"] for n in source.not_ingested]
     now_dt = inv.now()
     now = int(now_dt.timestamp())
     with store.bulk(exclusive=big):
@@ -249,17 +368,14 @@ def _write_unit(
             source.status = "already-ingested"
             source.source_id = int(earlier[0])
             _already_ingested(store, source, json.loads(earlier[1]))
-            auditlog.append(
-                store,
-                inv,
-                details={
-                    "source": source.name,
-                    "sha256": sha,
-                    "outcome": "already-ingested",
-                    "archived": source.existing,
-                    "previously_purged": source.previously_purged,
-                },
-            )
+            details = {
+                "source": source.name,
+                "sha256": sha,
+                "outcome": "already-ingested",
+                "archived": source.existing,
+                "previously_purged": source.previously_purged,
+            }
+            auditlog.append(store, inv, details=details | _inner_detail(inner))
             return
         # The original is stored a few chunks per batch of messages, so the parser child
         # is not left waiting while hundreds of megabytes are encrypted; the blob's row
@@ -328,7 +444,8 @@ def _write_unit(
                 "counts": _counts(source),
                 "merkle_root": source.merkle_root,
                 "merkle_format": identity.MERKLE_FORMAT,
-            },
+            }
+            | _inner_detail(inner),
         )
 
 
@@ -347,6 +464,10 @@ def _already_ingested(store: Store, source: SourceReport, counts: dict[str, Any]
     )
     source.existing = live
     source.previously_purged = int(counts.get("previously_purged", 0)) + max(0, held - live)
+
+
+def _inner_detail(inner: list[str]) -> dict[str, Any]:
+    return {"inner_exports_not_ingested": inner} if inner else {}
 
 
 def _insert_source(

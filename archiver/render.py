@@ -298,10 +298,13 @@ def ingest_report(report: dict[str, Any]) -> None:
             error(f"{s['name']}: {s['error']}")
     for skipped in report["skipped"]:
         line(f"skipped {skipped['path']}: {skipped['reason']}")
+    for missed in report["not_ingested"]:
+        warning(f"not ingested: {missed['path']}: {missed['reason']}")
     t = report["totals"]
+    unread = f", {len(report['not_ingested'])} not ingested" if report["not_ingested"] else ""
     line(
         f"{len(report['sources'])} export(s): {t['new']} new message(s), {t['existing']} already "
-        f"archived, {t['previously_purged']} previously purged, {report['failed']} failed"
+        f"archived, {t['previously_purged']} previously purged, {report['failed']} failed{unread}"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def ingest(
 
     Each export is stored whole as evidence and ingested in one transaction:
     re-ingesting it adds nothing, a later export of the same chat adds only what is new.
+    An export that fails (damaged, unsafe, a full disk) is rolled back and the others
+    still go in. Exits 1 if any export failed or a chat export found inside another
+    one was not ingested (both are listed).
 
     \b
     Example:
@@ -76,7 +80,9 @@ def ingest(
         render.print_json(report.as_dict())
     else:
         render.ingest_report(report.as_dict())
-    if report.failed:
+    if report.unexpected and os.environ.get("ARCHIVER_DEBUG"):
+        raise report.unexpected[0]
+    if report.failed or report.not_ingested:
         ctx.exit(1)
 
 
