@@ -22,13 +22,13 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Literal, cast
 
-from archiver.errors import ArchiverError, InputError, UnsafeInput
+from archiver.errors import InputError, UnsafeInput
 from archiver.parsers.base import ExportFile, ExportUnit, Opener
 
 # Zip limits, checked on what the zip declares before anything is decompressed (zipfile
@@ -443,32 +443,6 @@ def _member_opener(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, name:
         return cast(BinaryIO, io.BufferedReader(raw, 1 << 16))
 
     return opener
-
-
-def examine_inner_zip(
-    file: ExportFile, where: str, recognise: Callable[[ExportUnit], str | None]
-) -> str | None:
-    """Why a zip found inside an export needs the operator's attention: it holds a chat
-    export (what ``recognise`` says it holds), or it is unsafe to open, so nobody can tell
-    what it holds. None for anything else: an ordinary zip (an attachment like any other)
-    or one too damaged to hold a readable export. Opened in memory with the checks of
-    any zip; its own inner zips are not opened."""
-    try:
-        with file.open() as fh, open_zip(fh, where) as unit:
-            holds = recognise(unit)
-    except UnsafeInput as exc:
-        why = str(exc).removeprefix(f"{where}: ")
-        return f"could not be examined safely, so a chat export inside it would be missed: {why}"
-    except ArchiverError:
-        return None
-    if holds is None:
-        return None
-    return (
-        f"holds {holds} that was NOT ingested: a chat export found inside another export is "
-        "kept only as part of that export's evidence (and as the attachment of the message "
-        "that sent it). Extract it and ingest it on its own, with the --custodian and --tz "
-        "it belongs to"
-    )
 
 
 def sha256_stream(open_stream: Opener, block: int = 1 << 20) -> tuple[str, int]:

@@ -10,15 +10,10 @@ For every export unit found under the given paths:
    options, time zone, counts, date-order evidence, notices) and the Merkle root of the
    fingerprints it added, and append the audit entry. A failure rolls all of it back and
    leaves an audit entry saying so; other units carry on, whatever the failure (a damaged
-   zip, a full disk, even a bug).
+   zip, a full disk, even a bug), except damage to the archive itself, which stops the
+   run (``DamageFound``, exit 4).
 
-A zip inside an export (a member of a zip, a file of a Telegram folder) is part of that
-export's evidence and, when a message sent it, an attachment; it is never parsed as an
-export of its own. When it holds a chat export (a parser recognises it) or cannot be
-examined safely, the ingest says so loudly (``not_ingested``, a non-zero exit in the
-CLI): such a chat was sent to the custodian, and only the operator can say under which
-custodian and time zone it belongs. It stops being reported once its bytes have been
-ingested as a source of their own.
+A chat export found inside another export is reported, not ingested (``inner``).
 """
 
 from __future__ import annotations
@@ -34,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver import auditlog, blobs, containers, identity, parsers, pipeline
+from archiver import auditlog, blobs, containers, identity, inner, parsers, pipeline
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
@@ -118,10 +113,10 @@ class IngestReport:
 
     @property
     def not_ingested(self) -> list[dict[str, str]]:
-        inner = [
+        found = [
             {"path": n["path"], "reason": n["reason"]} for s in self.sources for n in s.not_ingested
         ]
-        return self.unreadable + inner
+        return self.unreadable + found
 
     def as_dict(self) -> dict[str, Any]:
         totals = {
@@ -190,7 +185,8 @@ def ingest(
                 "This is a bug in archiver; re-run with ARCHIVER_DEBUG=1 for details and "
                 "report it",
             )
-    _drop_ingested_since(archive.store, report)
+    for source in report.sources:  # given in the same run after the export holding it
+        source.not_ingested = inner.still_not_ingested(archive.store, source.not_ingested)
     return report
 
 
@@ -204,22 +200,6 @@ def _failed(store: Store, inv: Invocation, source: SourceReport, message: str) -
         auditlog.append(store, inv, outcome="error", details=details)
     except Exception as exc:  # reported in the summary; the run goes on
         source.error += f" (this failure could not be written to the audit log either: {exc})"
-
-
-def _drop_ingested_since(store: Store, report: IngestReport) -> None:
-    """An export found inside another one and then ingested on its own later in the same
-    run (the operator gave both) is not reported as not ingested."""
-    for source in report.sources:
-        source.not_ingested = [
-            n for n in source.not_ingested if not _is_source(store, n.get("sha256"))
-        ]
-
-
-def _is_source(store: Store, sha256: str | None) -> bool:
-    return (
-        sha256 is not None
-        and store.one("SELECT 1 FROM sources WHERE sha256 = ? LIMIT 1", (sha256,)) is not None
-    )
 
 
 def _digest(received: Received) -> tuple[str, int, list[dict[str, Any]]]:
@@ -307,37 +287,6 @@ def _detect(unit: ExportUnit, platform: str) -> Parser:
         ) from None
 
 
-_PLATFORM_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram"}
-
-
-def _recognise(unit: ExportUnit) -> str | None:
-    """What a zip found inside an export holds, if it is a chat export."""
-    for parser in parsers.all_parsers():
-        if parser.sniff(unit):
-            return f"a {_PLATFORM_NAMES.get(parser.platform, parser.platform)} export"
-    return None
-
-
-def _inner_exports(
-    store: Store, received: Received, members: list[dict[str, Any]]
-) -> list[dict[str, str]]:
-    """Zips inside this export that hold a chat export (or cannot be examined safely) and
-    whose bytes were never ingested as a source of their own."""
-    found = []
-    hashes = {m["path"]: m["sha256"] for m in members}
-    for f in received.unit.files:
-        if not f.name.lower().endswith(".zip") or _is_source(store, hashes.get(f.path)):
-            continue
-        where = f"{received.origin}!/{f.path}"
-        try:
-            why = containers.examine_inner_zip(f, where, _recognise)
-        except Exception as exc:  # a bug while looking inside: say so, keep the export
-            why = f"could not be examined (unexpected {type(exc).__name__}: {exc}; a bug)"
-        if why is not None:
-            found.append({"path": where, "sha256": hashes[f.path], "reason": why})
-    return found
-
-
 def _write_unit(
     archive: Archive,
     received: Received,
@@ -354,8 +303,8 @@ def _write_unit(
     unit = received.unit
     sha, size, members = _digest(received)
     source.sha256 = sha
-    source.not_ingested = _inner_exports(store, received, members)
-    inner = [n["path"] for n in source.not_ingested]
+    source.not_ingested = inner.not_ingested(store, received, members)
+    reported = inner.audit_detail(source.not_ingested)
     now_dt = inv.now()
     now = int(now_dt.timestamp())
     with store.bulk(exclusive=big):
@@ -375,7 +324,7 @@ def _write_unit(
                 "archived": source.existing,
                 "previously_purged": source.previously_purged,
             }
-            auditlog.append(store, inv, details=details | _inner_detail(inner))
+            auditlog.append(store, inv, details=details | reported)
             return
         # The original is stored a few chunks per batch of messages, so the parser child
         # is not left waiting while hundreds of megabytes are encrypted; the blob's row
@@ -445,7 +394,7 @@ def _write_unit(
                 "merkle_root": source.merkle_root,
                 "merkle_format": identity.MERKLE_FORMAT,
             }
-            | _inner_detail(inner),
+            | reported,
         )
 
 
@@ -464,10 +413,6 @@ def _already_ingested(store: Store, source: SourceReport, counts: dict[str, Any]
     )
     source.existing = live
     source.previously_purged = int(counts.get("previously_purged", 0)) + max(0, held - live)
-
-
-def _inner_detail(inner: list[str]) -> dict[str, Any]:
-    return {"inner_exports_not_ingested": inner} if inner else {}
 
 
 def _insert_source(

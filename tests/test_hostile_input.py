@@ -440,6 +440,32 @@ def test_a_write_failure_in_one_export_fails_it_and_the_next_one_goes_in(
     assert verified(cli)
 
 
+def test_damage_to_the_archive_itself_stops_the_run_with_exit_4(
+    cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "in").mkdir()
+    _export(tmp_path / "in", "Alpha", 20)
+    _export(tmp_path / "in", "Beta", 20)
+    tried = []
+
+    def corrupt(*args, **kwargs):  # type: ignore[no-untyped-def]
+        tried.append(args[-1])
+        damaged = DbError("database disk image is malformed")
+        damaged.sqlite_errorcode = 11  # type: ignore[attr-defined]  # SQLITE_CORRUPT
+        raise damaged
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(blobs, "put_steps", corrupt)
+    result = cli("ingest", "in")
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "Error: archive/archive.db is damaged: SQLite reports 'database disk image is "
+        "malformed' while running `archiver ingest`. Run `archiver verify` to see what is "
+        "damaged, and restore the archive from a backup made with `archiver backup`.\n"
+    )
+    assert tried == ["WhatsApp Chat with Alpha.txt"]  # Beta was not attempted
+
+
 # --- limits, unit by unit ---------------------------------------------------------------------
 
 
