@@ -25,6 +25,7 @@ from archiver.model import (
     Chat,
     Kind,
     Message,
+    Notice,
     ParseFacts,
     Platform,
     Record,
@@ -32,7 +33,8 @@ from archiver.model import (
     Unparsed,
 )
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions, read_head, top_level
-from archiver.parsers.json_repair import Elements, RepairingReader, SplitStream, StreamError
+from archiver.parsers.json_repair import RepairingReader
+from archiver.parsers.json_stream import Elements, SplitStream, StreamError
 from archiver.parsers.telegram_common import (
     CALL_ACTIONS,
     EPOCH_PLACEHOLDER_LIMIT,
@@ -174,11 +176,9 @@ class _Run:
                         continue
                     yield from map(chat.convert, values, lines)
             except StreamError as exc:
-                raise ParseError(
-                    f"{self.file.path}: {exc.reason} at byte {exc.offset}; the file is not "
-                    "valid Telegram JSON even after repairs (truncated or edited?). "
-                    "Re-export the chat from Telegram Desktop."
-                ) from None
+                raise _parse_error(self.file.path, exc) from None
+        if stream.decode_repairs:
+            yield _invalid_utf8_notice(self.file.path, stream.decode_repairs)
         yield ParseFacts(self._facts(reader, stream))
 
     def _event(self, prefix: str, event: str, value: Any) -> Iterator[Record]:
@@ -619,6 +619,38 @@ class _Chat:
             reply_to=None if pinned is None else str(pinned),
             extra=extra,
         )
+
+
+def _parse_error(path: str, exc: StreamError) -> ParseError:
+    """What a stream error means for the operator, by kind."""
+    if exc.kind == "truncated":
+        return ParseError(
+            f"{path}: the file ends at byte {exc.offset} in the middle of the JSON document: it "
+            "is truncated (an export or a copy that did not finish). Nothing from it was "
+            "ingested; copy it again, or export the chat again from Telegram Desktop."
+        )
+    where = f"at byte {exc.offset}" if exc.exact else f"by byte {exc.offset}"
+    if exc.kind == "refused":
+        return ParseError(
+            f"{path}: {exc.reason} ({where}); Telegram Desktop never writes that, so the file "
+            "was edited or is not a Telegram export. Nothing from it was ingested; export the "
+            "chat again from Telegram Desktop."
+        )
+    return ParseError(
+        f"{path}: {exc.reason} {where}; the file is not valid Telegram JSON even after "
+        "repairs (edited or damaged?). Nothing from it was ingested; export the chat again "
+        "from Telegram Desktop."
+    )
+
+
+def _invalid_utf8_notice(path: str, offsets: list[int]) -> Notice:
+    return Notice(
+        "invalid-utf8",
+        f"{path}: {len(offsets)} run(s) of messages held bytes that are not UTF-8 (the first "
+        f"at byte {offsets[0]}); each bad byte was read as U+FFFD (the replacement "
+        "character) and the offsets are in the parse facts. The original file is stored "
+        "unchanged.",
+    )
 
 
 def _era_of(m: Any) -> str | None:

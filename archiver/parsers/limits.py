@@ -1,0 +1,41 @@
+"""The bounds every parser keeps, so that no export can take unbounded time or memory.
+
+Each is far above anything a phone or Telegram Desktop writes, and each is refused with
+a ``ParseError`` naming the file and the place (or, for unparsed rows, the export), never
+cut silently. The README's "Limits" list states the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MAX_NESTING: Final = 64
+"""Levels of JSON arrays/objects, or of HTML elements. Telegram Desktop writes about 8 in
+JSON and about 20 in HTML; the libraries below us are quadratic (HTML tree building) or
+recursive (json) in depth."""
+
+MAX_MESSAGE_BYTES: Final = 1 << 20
+"""One message as written: a Telegram JSON message object, a WhatsApp line, a JSON
+string or number. WhatsApp caps a message at 65,536 characters, Telegram at 4,096. (Where
+JSON goes through ijson it is checked per 64 KiB read, so by that much less exactly.)"""
+
+MAX_MESSAGE_CHARS: Final = 1 << 20
+"""One WhatsApp message with its continuation lines, in characters."""
+
+MAX_HTML_PAGE_BYTES: Final = 16 << 20
+"""One Telegram HTML page (the exporter writes 1,000 messages, about 1-2 MB, a page)."""
+
+MAX_UNPARSED_ROWS: Final = 10_000
+"""Records one export may hold that no parser understood (kept as unparsed rows)."""
+
+MAX_UNPARSED_TOTAL_BYTES: Final = 16 << 20
+"""Their total size (after each is cut to ``MAX_UNPARSED_ROW_BYTES``)."""
+
+MAX_UNPARSED_ROW_BYTES: Final = 64 << 10
+"""One unparsed row's text; beyond it the row keeps its start and says how much was cut
+(the whole export stays stored as evidence)."""
+
+INT64_RANGE: Final = range(-(1 << 63) + 1, 1 << 63)
+"""JSON integers must fit in 64 bits, as every Telegram id, size and time does (-2^63
+itself aside: ijson's C parser refuses it)."""
+
