@@ -36,6 +36,7 @@ from archiver.containers import Received, sha256_stream
 from archiver.errors import ArchiverError, DamageFound, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
+from archiver.parsers.limits import UnparsedBudget
 from archiver.staging import Batch
 from archiver.store import Store, check_zone, is_damage
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
@@ -348,6 +349,7 @@ def _write_unit(
         )
         facts: dict[str, Any] = {}
         notices: list[dict[str, Any]] = []
+        unparsed = UnparsedBudget(source.name)
         with _gc_paused():
             for item in stream:
                 if isinstance(item, Batch):
@@ -359,7 +361,7 @@ def _write_unit(
                 elif isinstance(item, Chat):
                     writer.add_chat(item)
                 elif isinstance(item, Unparsed):
-                    writer.add_unparsed(item)
+                    writer.add_unparsed(unparsed.admit(item))
                 elif isinstance(item, Notice):
                     notices.append(dataclasses.asdict(item))
                 elif isinstance(item, ParseFacts):

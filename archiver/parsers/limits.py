@@ -7,7 +7,11 @@ cut silently. The README's "Limits" list states the same numbers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
+
+from archiver.errors import ParseError
+from archiver.model import Unparsed
 
 MAX_NESTING: Final = 64
 """Levels of JSON arrays/objects, or of HTML elements. Telegram Desktop writes about 8 in
@@ -39,3 +43,47 @@ INT64_RANGE: Final = range(-(1 << 63) + 1, 1 << 63)
 """JSON integers must fit in 64 bits, as every Telegram id, size and time does (-2^63
 itself aside: ijson's C parser refuses it)."""
 
+
+class UnparsedBudget:
+    """Keeps one export's unparsed rows within the bounds above: a long row is cut (and
+    says so), and more rows or bytes than allowed refuse the whole export."""
+
+    def __init__(self, export: str) -> None:
+        self.export = export
+        self.rows = 0
+        self.total = 0
+        self.first: Unparsed | None = None
+
+    def admit(self, record: Unparsed) -> Unparsed:
+        """The record as it may be stored; ``ParseError`` once the export is over budget."""
+        self.rows += 1
+        self.first = self.first or record
+        if len(record.raw) * 4 > MAX_UNPARSED_ROW_BYTES:  # else short enough in any case
+            record = replace(record, raw=_cut(record.raw))
+        self.total += len(record.raw.encode("utf-8", "surrogatepass"))
+        if self.rows > MAX_UNPARSED_ROWS or self.total > MAX_UNPARSED_TOTAL_BYTES:
+            raise self._refusal()
+        return record
+
+    def _refusal(self) -> ParseError:
+        first = self.first
+        example = ""
+        if first is not None:
+            at = f"line {first.line}: " if first.line is not None else ""
+            example = f" (the first: {at}{first.reason})"
+        return ParseError(
+            f"{self.export}: more than {MAX_UNPARSED_ROWS:,} records (or "
+            f"{MAX_UNPARSED_TOTAL_BYTES >> 20} MiB) that could not be read as messages{example}. "
+            "This is not an export archiver can read as given, and nothing from it was "
+            "ingested; check that it is the chat export itself (WhatsApp .txt/.zip, Telegram "
+            "result.json or messages.html) and that --platform is right."
+        )
+
+
+def _cut(raw: str) -> str:
+    data = raw.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_UNPARSED_ROW_BYTES:
+        return raw
+    kept = data[:MAX_UNPARSED_ROW_BYTES].decode("utf-8", "ignore")
+    cut = len(data) - len(kept.encode("utf-8"))
+    return f"{kept}\n[… {cut:,} more bytes not kept in this row; the export is stored whole]"
