@@ -10,6 +10,8 @@ folder holds both. Each page (at most 1,000 messages) is parsed with selectolax 
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from typing import Any, ClassVar
 from selectolax.lexbor import LexborHTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from archiver.errors import InputError
+from archiver.errors import InputError, ParseError
 from archiver.model import (
     Attachment,
     Chat,
@@ -33,6 +35,7 @@ from archiver.model import (
     Unparsed,
 )
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions, top_level
+from archiver.parsers.limits import MAX_HTML_PAGE_BYTES, MAX_NESTING
 from archiver.parsers.telegram_common import (
     LocalClock,
     name_key,
@@ -124,8 +127,8 @@ def _chats(unit: ExportUnit) -> list[tuple[str, str, list[ExportFile]]]:
 
 
 _LIST_ENTRY = re.compile(
-    r'<a class="entry block_link clearfix" href="\.\./(chats/chat_\d+/)messages\.html[^"]*">'
-    r"(.*?)</a>",
+    r'<a class="entry block_link clearfix" href="\.\./(chats/chat_\d+/)messages\.html[^"]{0,256}">'
+    r"(.{0,4096}?)</a>",
     re.S,
 )
 
@@ -140,7 +143,7 @@ def _chat_list(unit: ExportUnit, chats: list[tuple[str, str, list[ExportFile]]])
     if listing is None:
         return {}
     with listing.open() as fh:
-        text = fh.read().decode("utf-8", "replace")
+        text = fh.read(MAX_HTML_PAGE_BYTES).decode("utf-8", "replace")
     return {
         root + m.group(1): " ".join(re.sub(r"<[^>]+>", " ", m.group(2)).split())
         for m in _LIST_ENTRY.finditer(text)
@@ -506,7 +509,7 @@ _FORMAT = {
     "pre": "pre", "u": "underline", "s": "strikethrough", "blockquote": "blockquote",
 }  # fmt: skip
 _VOTES = re.compile(r"(\d+) votes?")
-_BLOCK_ID = re.compile(rb'<div class="message[ "][^>]*?id="message(-?\d+)"')
+_BLOCK_ID = re.compile(rb'<div class="message[ "][^>]{0,512}?id="message(-?\d+)"')
 
 
 @dataclass
@@ -540,7 +543,14 @@ def _read_page(page: ExportFile) -> tuple[str, list[Block]]:
     """The chat title and the message blocks of one page (at most 1,000 messages, so a
     whole page in memory is fine; selectolax measured 5x faster than html.parser)."""
     with page.open() as fh:
-        data = fh.read()
+        data = fh.read(MAX_HTML_PAGE_BYTES + 1)
+    if len(data) > MAX_HTML_PAGE_BYTES:
+        raise ParseError(
+            f"{page.path}: a page larger than {MAX_HTML_PAGE_BYTES >> 20} MiB; Telegram Desktop "
+            "writes 1,000 messages (1-2 MB) a page, so the file was edited or is not a Telegram "
+            "export. Nothing from it was ingested; export the chat again."
+        )
+    _check_nesting(page, data)
     lines = _id_lines(data)
     tree = LexborHTMLParser(data.decode("utf-8", "replace"))
     header = tree.css_first("div.page_header div.text")
@@ -562,6 +572,37 @@ def _read_page(page: ExportFile) -> tuple[str, list[Block]]:
             _read_default(node, b)
         blocks.append(b)
     return title, blocks
+
+
+_START_OR_END = re.compile(
+    # the slash of every tag that opens (b"") or closes (b"/") an element, but the void
+    # elements the exporter writes (<br>, <img>...: no end tag); other void tags count as
+    # opening, which can only make the count stricter
+    rb"<(/?)(?!(?:br|img|meta|link|hr|wbr)[\s/>])[A-Za-z]"
+)
+_STEP = {b"": 1, b"/": -1}.__getitem__
+
+
+def _check_nesting(page: ExportFile, data: bytes) -> None:
+    """Refuse a page whose elements nest deeper than MAX_NESTING before the HTML parser
+    sees it (building a tree costs time in the square of its depth: 100,000 nested divs
+    took minutes). The depth is counted from the tags, in C: the running sum of +1 per
+    start tag and -1 per end tag (a stray end tag cannot take it below zero)."""
+    sums = list(itertools.accumulate(map(_STEP, _START_OR_END.findall(data))))
+    if not sums:
+        return
+    if min(sums) >= 0:
+        depth = max(sums)
+    else:  # depth from the lowest point so far: what a parser that ignores strays sees
+        floors = itertools.accumulate(sums, min, initial=0)
+        next(floors)
+        depth = max(map(operator.sub, sums, floors))
+    if depth > MAX_NESTING:
+        raise ParseError(
+            f"{page.path}: HTML elements nested more than {MAX_NESTING} deep; Telegram Desktop "
+            "nests about 20, so the file was edited or is not a Telegram export. Nothing from it "
+            "was ingested; export the chat again."
+        )
 
 
 def _id_lines(data: bytes) -> dict[str, int]:
