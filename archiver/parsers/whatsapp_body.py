@@ -237,12 +237,14 @@ def _location(clean: str, caption: str) -> tuple[str, dict[str, Any]] | None:
 
 def is_plain(first: str, more: list[str] | None) -> bool:
     """The fast path: True when ``read_body`` would certainly return kind 'text' with no
-    edit marker. Only C-level string checks."""
+    edit marker. Only C-level string checks. The first line counts as well as the last:
+    Android writes an attachment's caption on the line after ``x.pdf (file attached)``."""
     last = first if more is None else more[-1]
     return (
         first[:1] not in SPECIAL_FIRST
         and first != ""
         and last[-1:] not in (">", ")")
+        and first[-1:] not in (">", ")")
         and first not in EXACT
         and not first.startswith(PREFIXES)
         and not first.endswith(OMIT_ENDINGS)
