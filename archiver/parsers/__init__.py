@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archiver.errors import InputError
-from archiver.parsers.base import ExportUnit, Parser
+from archiver.parsers.base import ExportUnit, Parser, read_head
 
 PLATFORM_CHOICES = ("auto", "whatsapp", "telegram")
 
@@ -29,9 +29,26 @@ def detect(unit: ExportUnit, platform: str = "auto") -> Parser:
     for parser in candidates:
         if parser.sniff(unit):
             return parser
+    binary = _binary_text(unit)
+    if binary is not None:
+        raise InputError(
+            f"{unit.name}: not a chat export: {binary}. A WhatsApp export is a text file "
+            "('WhatsApp Chat with <name>.txt', or _chat.txt inside a zip); give that file."
+        )
     wanted = "a WhatsApp or Telegram export" if platform == "auto" else f"a {platform} export"
     raise InputError(
         f"{unit.name}: not recognised as {wanted}. Expected a WhatsApp 'Export chat' .txt "
         "or .zip, or a Telegram Desktop export (result.json or messages.html); "
         "use --platform to force one."
     )
+
+
+def _binary_text(unit: ExportUnit) -> str | None:
+    """Why the lone .txt of a unit is not text at all, if that is the case."""
+    from archiver.parsers.whatsapp_text import sniff_encoding
+
+    texts = [f for f in unit.files if f.name.lower().endswith(".txt")]
+    if len(texts) != 1:
+        return None
+    found = sniff_encoding(read_head(texts[0]))
+    return found if isinstance(found, str) else None

@@ -14,7 +14,6 @@ Format facts and their sources: ``shared/formats/whatsapp.md``.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from typing import Any, ClassVar, TextIO
 from archiver.errors import ParseError
 from archiver.model import Chat, Notice, ParseFacts, Platform, Record, Unparsed
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions, read_head
+from archiver.parsers.limits import MAX_MESSAGE_CHARS
 from archiver.parsers.whatsapp_body import (
     Resolve,
     attachment_index,
@@ -35,6 +35,7 @@ from archiver.parsers.whatsapp_files import chat_title, find_chat_file
 from archiver.parsers.whatsapp_header import GENERAL, Shape, build_regex, features, shape_of
 from archiver.parsers.whatsapp_locale import INVISIBLE, LRM
 from archiver.parsers.whatsapp_records import RecordBuilder
+from archiver.parsers.whatsapp_text import ChatBytes, line_ends_before, sniff_encoding, text_reader
 from archiver.parsers.whatsapp_time import Clock, DateParts, infer_date_order, stamper
 
 __all__ = ["WhatsAppParser", "chat_title", "find_chat_file"]
@@ -108,46 +109,36 @@ class _Run:
         self.line_ending = "none"
         self.title_is_person = False
         head = read_head(chat_file, 65536)
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = sniff_encoding(head)
+        if isinstance(encoding, str):
             raise ParseError(
-                f"{self.where}: the file is UTF-16, WhatsApp exports are UTF-8; convert it "
-                "first (e.g. iconv -f UTF-16 -t UTF-8) or export the chat again."
+                f"{self.where}: not a WhatsApp chat text: {encoding}. WhatsApp exports a chat "
+                "as a text file (UTF-8); export the chat again, or give the right file."
             )
-        self.bom = head.startswith(b"\xef\xbb\xbf")
-        self.crcrlf = b"\r\r\n" in head
-        self.cr_only = b"\r" in head.replace(b"\r\n", b"")  # any lone CR: old-Mac line ends
+        self.encoding = encoding
+        self.bom = encoding.bom
+        self.empty = not head.removeprefix(b"\xef\xbb\xbf")
+        text = head.decode(encoding.codec, "replace")
+        self.crcrlf = "\r\r\n" in text
+        self.cr_only = "\r" in text.replace("\r\n", "")  # any lone CR: old-Mac line ends
+        self.chat_bytes: ChatBytes | None = None
 
     # --- reading ----------------------------------------------------------------------
 
-    @contextmanager
-    def _text(self) -> Iterator[TextIO]:
-        """The chat file as text lines; CR CR LF is one line ending (never a blank line)."""
-        newline = "\n" if self.crcrlf else None
-        try:
-            with io.TextIOWrapper(self.file.open(), encoding="utf-8-sig", newline=newline) as fh:
-                yield fh
-        except UnicodeDecodeError:
-            raise self._encoding_error() from None
+    def _bytes(self, count: bool = False) -> ChatBytes:
+        """The chat file as UTF-8 bytes with bounded lines (``whatsapp_text``); ``count``:
+        count the bytes that do not decode (the pass that reads the messages)."""
+        stream = ChatBytes(self.file.open, self.encoding, self.where, count=count)
+        if count:
+            self.chat_bytes = stream
+        return stream
 
-    def _encoding_error(self) -> ParseError:
-        offset, line = 0, 1
-        with self.file.open() as fh:
-            for chunk in fh:
-                try:
-                    chunk.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    before = chunk[: e.start]
-                    line += len(re.findall(rb"\r\r\n|\r\n|\r|\n", before))
-                    bad = chunk[e.start]
-                    return ParseError(
-                        f"{self.where}: not UTF-8 text: byte 0x{bad:02x} at offset "
-                        f"{offset + e.start} (line {line}) cannot be decoded. WhatsApp exports "
-                        "are UTF-8; export the chat again, or convert the file to UTF-8 first "
-                        "(e.g. iconv -f WINDOWS-1252 -t UTF-8)."
-                    )
-                offset += len(chunk)
-                line += len(re.findall(rb"\r\r\n|\r\n|\r|\n", chunk))
-        return ParseError(f"{self.where}: not UTF-8 text")
+    @contextmanager
+    def _text(self, count: bool = False) -> Iterator[TextIO]:
+        """The chat file as text lines; CR CR LF is one line ending (never a blank line).
+        Bytes that are not UTF-8 read as U+FFFD."""
+        with text_reader(self._bytes(count), "\n" if self.crcrlf else None) as fh:
+            yield fh
 
     def _learn_shape(self) -> tuple[Shape | None, bool]:
         """The shape of the first headers, and whether the file has any visible text.
@@ -186,8 +177,8 @@ class _Run:
             return self._distinct_dates_text(rx)
         dates: dict[str, tuple[int, DateParts]] = {}
         lineno, carry = 1, b""
-        with self.file.open() as fh:
-            if self.bom:
+        with self._bytes() as fh:
+            if self.bom and self.encoding.name == "utf-8":  # (others arrive without it)
                 fh.read(3)
             while True:
                 chunk = fh.read(DATE_PASS_CHUNK)
@@ -220,38 +211,83 @@ class _Run:
     def records(self) -> Iterator[Record]:
         self._open_unit()
         shape, visible = self._learn_shape()
-        if shape is None and visible:
-            raise ParseError(
-                f"no WhatsApp message header found in {self.where}; is this a WhatsApp "
-                "'Export chat' file? (expected lines like '23/06/2018, 13:55 - Name: text' "
-                "or '[23.06.18, 13:55:12] Name: text')"
-            )
+        if shape is None:
+            raise self._no_header(visible)
         facts: dict[str, Any] = {"chat_file": self.file.path, "tz": self.options.tz.key}
         yield Chat("whatsapp", self.key, self.key, None, {"file": self.file.path})
-        if shape is not None:
-            rx = build_regex(shape)
-            order, evidence = self._date_order(rx)
-            facts.update(date_order=order, date_order_evidence=evidence, style=shape.style)
-            facts.update(shape=shape.describe(), **{"12h": shape.twelve_hour})
-            facts.update(title_is_a_person=self.title_is_person)
-            yield from self._messages(rx, shape, order)
-        else:
-            facts.update(date_order=None, date_order_evidence="no messages", style=None)
-            facts.update({"12h": False})
+        rx = build_regex(shape)
+        order, evidence = self._date_order(rx)
+        facts.update(date_order=order, date_order_evidence=evidence, style=shape.style)
+        facts.update(shape=shape.describe(), **{"12h": shape.twelve_hour})
+        facts.update(title_is_a_person=self.title_is_person)
+        yield from self._messages(rx, shape, order)
         messages = sum(self.kinds.values())
-        notice = self._truncation(messages)
-        if notice is not None:
-            yield notice
+        yield from self._notices(messages)
         facts.update(self.counts, messages=messages, kinds=dict(sorted(self.kinds.items())))
         facts.update(
-            line_ending=self.line_ending if shape is not None else "none",
+            line_ending=self.line_ending,
             group_evidence=self.counts["group_events"] > 0,
-            encoding="utf-8",
+            encoding=self.encoding.name,
+            encoding_evidence=self.encoding.evidence,
             bom=self.bom,
+            undecodable_bytes=self.chat_bytes.replaced if self.chat_bytes else 0,
             dst_gap_shifted=self.clock.gaps,
             dst_second_occurrence=self.clock.folds,
         )
         yield ParseFacts(facts)
+
+    def _no_header(self, visible: bool) -> ParseError:
+        if visible:
+            return ParseError(
+                f"no WhatsApp message header found in {self.where}; is this a WhatsApp "
+                "'Export chat' file? (expected lines like '23/06/2018, 13:55 - Name: text' "
+                "or '[23.06.18, 13:55:12] Name: text')"
+            )
+        what = "is empty" if self.empty else "holds only blank lines"
+        return ParseError(
+            f"{self.where} {what}: no message to ingest. WhatsApp writes at least its "
+            "end-to-end encryption notice into every export, so the file was cut or is not "
+            "the export itself; export the chat again from the phone."
+        )
+
+    def _notices(self, messages: int) -> Iterator[Notice]:
+        """What the operator must know about the file as a whole."""
+        notice = self._truncation(messages)
+        if notice is not None:
+            yield notice
+        if messages and self.kinds.get("system") == messages:
+            yield Notice(
+                "no-messages-from-people",
+                f"{self.where}: only WhatsApp's own notices ({messages} system line(s), such "
+                "as the encryption notice), no message from a person: the chat was empty "
+                "when exported, or the export was cut. Export it again if messages were "
+                "expected.",
+                self.key,
+            )
+        if self.encoding.name != "utf-8":
+            yield Notice(
+                "encoding",
+                f"{self.where}: read as {self.encoding.name.upper()} ({self.encoding.evidence}); "
+                "WhatsApp writes UTF-8, so the file was converted on its way here. Check a few "
+                "messages with accents or emoji.",
+                self.key,
+            )
+        stream = self.chat_bytes
+        if stream is not None and stream.replaced and stream.first_bad is not None:
+            yield self._undecodable_notice(stream.replaced, stream.first_bad)
+
+    def _undecodable_notice(self, count: int, offset: int) -> Notice:
+        where = f"byte {offset}"
+        if self.encoding.name in ("utf-8", "windows-1252"):  # line ends are plain bytes
+            where += f", line {1 + line_ends_before(self.file.open, offset)}"
+        return Notice(
+            "undecodable-bytes",
+            f"{self.where}: {count} byte sequence(s) are not valid {self.encoding.name.upper()} "
+            f"(the first at {where}) and were read as U+FFFD (the replacement character); the "
+            "export is stored unchanged. If the file is in another encoding, convert it to "
+            "UTF-8 and ingest it again.",
+            self.key,
+        )
 
     def _date_order(self, rx: re.Pattern[str]) -> tuple[str, str]:
         forced = self.options.date_order
@@ -288,8 +324,8 @@ class _Run:
         more: list[str] | None = None
         prev_wall, prev_utc = None, -(2**62)
         last_ts, wall, utc, dt, special = "", None, None, None, False
-        lineno = headers = disorder = header_like = 0
-        with self._text() as fh:
+        lineno = headers = disorder = header_like = size = 0
+        with self._text(count=True) as fh:
             for raw in fh:
                 lineno += 1
                 line = raw.rstrip("\r\n")
@@ -298,8 +334,12 @@ class _Run:
                     if pending:
                         if more is None:
                             more = [line]
+                            size = len(p_line) + len(line)
                         else:
                             more.append(line)
+                            size += len(line) + 1
+                        if size > MAX_MESSAGE_CHARS:
+                            raise self._too_long(p_no)
                         if line[:1] in _HEADERISH and general(line) is not None:
                             header_like += 1
                     else:
@@ -331,6 +371,14 @@ class _Run:
         self.counts.update(header_lines=headers, out_of_order=disorder)
         self.counts["header_like_body_lines"] = header_like
         builder.finish(headers)
+
+    def _too_long(self, lineno: int) -> ParseError:
+        return ParseError(
+            f"{self.where}: the message starting on line {lineno} runs to more than "
+            f"{MAX_MESSAGE_CHARS:,} characters; WhatsApp caps a message at 65,536, so its "
+            "later lines are not in this file's header format (a second export appended, or "
+            "the file edited?). Nothing from it was ingested."
+        )
 
     def _before_first(self, line: str, lineno: int) -> Iterator[Unparsed]:
         if line.strip(INVISIBLE + " \t"):

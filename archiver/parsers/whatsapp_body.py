@@ -66,6 +66,9 @@ _SYSTEM_RX = re.compile(
 )
 _ACTOR_HINT_RX = re.compile(ACTOR_HINT)
 SYSTEM_MAX_LEN = 1200
+MARKER_MAX_LEN = 4096
+"""Longer lines are never an attachment, document or poll-option line: their regexes
+(lazy name, then spaces, then a marker) take time in the square of a line's length."""
 
 
 def match_system(text: str) -> SystemEvent | None:
@@ -175,6 +178,8 @@ def _media(
     if omitted is not None:
         kind: Kind = omitted[0]
         return kind, caption, omitted[1], None
+    if len(clean) > MARKER_MAX_LEN:
+        return None
     m = _OMITTED_DOC.fullmatch(clean) if clean.endswith(OMIT_ENDINGS) else None
     if m is not None:
         doc = {"document": _document(m.group("title"), m.group("pages"))}
@@ -210,7 +215,7 @@ def _poll(lines: list[str], edited: bool) -> Body:
     question = lines[0]
     options: list[dict[str, Any]] = []
     for line in lines[1:]:
-        m = _POLL_OPTION.fullmatch(line.strip())
+        m = _POLL_OPTION.fullmatch(line.strip()) if len(line) <= MARKER_MAX_LEN else None
         if m is not None:
             options.append({"text": m.group("text"), "votes": int(m.group("votes"))})
         elif options:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from archiver.parsers.base import ExportFile, ExportUnit, read_head, top_level
-from archiver.parsers.whatsapp_header import GENERAL
 from archiver.parsers.whatsapp_locale import DOWNLOAD_SUFFIXES, IOS_CHAT_FILE, TITLE_PATTERNS
+from archiver.parsers.whatsapp_text import sniff_encoding, starts_like_chat
 
 _TITLES = [re.compile(p) for p in TITLE_PATTERNS]
 _DOWNLOAD_SUFFIX = re.compile("(?:" + "|".join(DOWNLOAD_SUFFIXES) + ")$")
@@ -31,10 +31,13 @@ def without_download_suffix(stem: str) -> str:
 
 def _looks_like_chat(f: ExportFile, named: bool) -> bool:
     head = read_head(f)
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    encoding = sniff_encoding(head)
+    if isinstance(encoding, str):
+        return False
+    text = head.decode(encoding.codec, errors="replace")
     if named and not text.strip():
-        return True  # an empty export of a chat with no messages
-    return any(GENERAL.match(line) for line in text.splitlines()[:64])
+        return True  # empty: the parser says what is wrong with it
+    return starts_like_chat(text)
 
 
 def title_from_name(name: str) -> str | None:

@@ -43,7 +43,11 @@ FALLBACK: dict[str, tuple[DateOrder, str]] = {
 def _files() -> list[str]:
     if not PEERS.is_dir():
         return []
-    found = [p for p in PEERS.rglob("*") if p.suffix in (".txt", ".zip") and p.is_file()]
+    found = [
+        p
+        for p in PEERS.rglob("*")
+        if p.suffix in (".txt", ".zip") and p.is_file() and p.stat().st_size  # (empty: below)
+    ]
     return sorted(p.relative_to(PEERS).as_posix() for p in found)
 
 
@@ -123,7 +127,9 @@ def test_pustur_short_chat() -> None:
 
 
 def test_pustur_empty_file() -> None:
-    assert messages(peer_records("whatsapp-chat-parser/samples/empty.txt")) == []
+    # the peer returns no messages; we refuse the file and say that it is empty
+    with pytest.raises(ParseError, match=r"^empty\.txt is empty: no message to ingest\."):
+        peer_records("whatsapp-chat-parser/samples/empty.txt")
 
 
 RWA_ROWS = [
