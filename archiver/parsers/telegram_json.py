@@ -93,6 +93,9 @@ _MEDIA_DETAILS = (
 _EXTRA_VERBATIM = (
     "author", "saved_from", "via_bot", "reply_to_peer_id", "reactions", "inline_bot_buttons",
 )  # fmt: skip
+_ODD_FIELD = (TypeError, ValueError, AttributeError, KeyError, OverflowError)
+"""What a message whose fields have types no exporter writes raises while it is read;
+such a message is kept as an unparsed row, with the reason."""
 MEDIA_KINDS = {
     "sticker": "sticker",
     "voice_message": "voice",
@@ -405,10 +408,18 @@ class _Chat:
         t = m.get("type")
         mid = m.get("id")
         msg_id = None if mid is None else str(mid)
-        if t == "message":
-            return self._message(m, msg_id, line)
-        if t == "service":
-            return self._service(m, msg_id, line)
+        if t in ("message", "service"):
+            try:
+                return (
+                    self._message(m, msg_id, line)
+                    if t == "message"
+                    else self._service(m, msg_id, line)
+                )
+            except _ODD_FIELD as exc:  # a field of a type the exporter never writes
+                self.unparsed += 1
+                reason = f"message {msg_id}: a field of an unexpected type ({exc})"
+                raw = json.dumps(m, ensure_ascii=False)
+                return Unparsed(raw=raw, reason=reason, line=line, chat_key=self.key)
         self.unparsed += 1
         if t == "unsupported":
             self.unsupported += 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from archiver.errors import ParseError
-from archiver.model import Message, Notice, Record
+from archiver.model import Message, Notice, Record, Unparsed
 from archiver.parsers.json_repair import BLOCK
 from archiver.parsers.limits import MAX_MESSAGE_BYTES, MAX_NESTING
 from archiver.parsers.telegram_json import TelegramJsonParser
@@ -191,3 +191,24 @@ def test_the_layout_of_a_normal_export_is_unchanged() -> None:
     records = parse(pretty('"a"', '[{"type": "bold", "text": "b"}]'))
     assert [m.text for m in records if isinstance(m, Message)] == ["a", "b"]
     assert facts(records)["layout"] == {"split_arrays": 1, "event_arrays": 0}
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [
+        ("message", "media_type", '["voice"]'),
+        ("service", "action", '{"a": 1}'),
+        ("message", "from", "[1, 2]"),
+    ],
+)
+def test_a_message_with_a_field_of_an_odd_type_is_kept_unparsed(
+    kind: str, field: str, value: str
+) -> None:
+    message = (
+        f'  {{\n   "id": 5,\n   "type": "{kind}",\n   "date": "2024-03-01T10:00:00",\n'
+        f'   "file": "a.ogg",\n   "{field}": {value}\n  }}'
+    )
+    records = parse(hostile.tg_document([message]))
+    (row,) = [r for r in records if isinstance(r, Unparsed)]
+    assert row.line == 6 and row.reason.startswith("message 5: a field of an unexpected type (")
+    assert json.loads(row.raw)[field] == json.loads(value)
