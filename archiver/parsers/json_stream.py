@@ -6,49 +6,37 @@ structure, and one ``json.loads`` per run of messages (1M generated messages, qu
 machine: 1.9-2.0 s including line numbers, against 2.2-2.5 s for ``ijson.items`` building
 the same dicts without them). It knows JSON, not Telegram: the caller names the arrays.
 
-What neither library refuses by itself is refused here, with a byte offset of the
-original file: nesting deeper than ``MAX_NESTING`` (ijson's own prefixes grow with the
-depth, so memory grew with its square; ``json`` recurses), a key repeated within one
+What neither library refuses by itself is refused, with a byte offset of the original
+file: nesting deeper than ``MAX_NESTING`` (``json`` recurses), a key repeated within one
 object (JSON readers disagree on which value counts), NaN and Infinity (not JSON),
-integers beyond 64 bits and floats beyond a double, and a message or a single value
-larger than ``MAX_MESSAGE_BYTES``. ijson's C backend only ever runs with
-``use_float=True``: without it a number of more than 4,300 digits crashes the whole
-process (ijson 3.6, yajl2_c).
+integers beyond 64 bits and floats beyond a double, and a message larger than
+``MAX_MESSAGE_BYTES``; ``json_events`` does the same for what ijson reads.
 """
 
 from __future__ import annotations
 
-import bisect
 import gc
 import itertools
 import json
 import math
 import operator
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import ijson
 
+from archiver.parsers.json_events import TOO_DEEP, Event, StreamError, Structure
 from archiver.parsers.json_repair import BLOCK, RepairingReader
 from archiver.parsers.limits import INT64_RANGE, MAX_MESSAGE_BYTES, MAX_NESTING
 
-MAX_REPLAY = 8 << 20
-"""Bytes of document structure kept to locate a syntax error exactly."""
-_PREFIX_DEPTH = 8
-"""Prefixes are spelled out this deep (the caller looks at most 5 levels down)."""
-_DEEP = "\0deep"  # the prefix of anything deeper: matches no name
+__all__ = ["Elements", "SplitStream", "StreamError"]
+
 _MAX_JOINS = 16
 """Pieces joined into one element before the layout is taken as not Telegram's (each
 join decodes the element again; Telegram's own layout never needs one)."""
-
-_TOO_DEEP = f"arrays and objects nested more than {MAX_NESTING} deep"
 _ONES = itertools.repeat(1)
-
-Event = tuple[str, str, Any]
-"""An ijson event: (prefix, event name, value)."""
-ErrorKind = Literal["syntax", "truncated", "refused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +45,6 @@ class Elements:
 
     values: list[Any]
     lines: list[int | None]
-
-
-class StreamError(Exception):
-    """Invalid or refused JSON at a byte offset of the original file.
-
-    ``kind``: ``syntax`` (not JSON), ``truncated`` (the document stops early) or
-    ``refused`` (valid JSON beyond a bound, or ambiguous). ``exact`` is False when the
-    offset is only where the problem was noticed (at most one read block after it)."""
-
-    def __init__(
-        self,
-        offset: int,
-        reason: str,
-        kind: ErrorKind = "syntax",
-        line: int | None = None,
-        exact: bool = True,
-    ) -> None:
-        super().__init__(f"{reason} at byte {offset}")
-        self.offset = offset
-        self.reason = reason
-        self.kind = kind
-        self.line = line
-        self.exact = exact
 
 
 class _Refused(ValueError):
@@ -124,142 +89,6 @@ _DECODE = json.JSONDecoder(
 ).decode
 
 
-class _Structure:
-    """ijson's events for everything outside the split arrays, with ijson's prefixes.
-
-    Built on ijson's ``basic_parse`` (events without prefixes) and the path kept here,
-    spelled out only ``_PREFIX_DEPTH`` deep: ijson's own prefixes are one string per
-    event as long as the path. Nesting, repeated keys and overlong values are refused
-    as the events arrive; ijson is fed one read block at a time, so no send can produce
-    more than a block's worth of events."""
-
-    def __init__(self, orig: Callable[[int], int]) -> None:
-        self._orig = orig
-        self._raw: list[tuple[str, Any]] = ijson.sendable_list()
-        self._coro = ijson.basic_parse_coro(self._raw, use_float=True)
-        self._path: list[Any] = []
-        self._keys: list[set[str]] = []  # the keys seen in each open object (or array)
-        self._fed = bytearray()  # what ijson was fed, to locate errors (bounded)
-        self._fed_map: list[tuple[int, int]] = []
-        self._replayable = True
-        self._quiet = 0  # bytes fed since ijson last completed a value
-        self.fed_total = 0
-
-    @property
-    def depth(self) -> int:
-        """Arrays and objects open at the current position."""
-        return len(self._path)
-
-    def feed(self, data: bytes, at: int) -> Iterator[Event]:
-        """Send data (starting at repaired offset ``at``) to ijson; yield its events."""
-        for i in range(0, len(data), BLOCK):
-            piece = data[i : i + BLOCK]
-            if len(self._fed) + len(piece) <= MAX_REPLAY:
-                self._fed_map.append((len(self._fed), at + i))
-                self._fed += piece
-            else:
-                self._replayable = False
-            try:
-                self._coro.send(piece)
-            except ijson.JSONError as exc:
-                raise self._locate(exc, at + i + len(piece)) from None
-            self.fed_total += len(piece)
-            yield from self._events(len(piece), at + i + len(piece))
-
-    def close(self, at: int) -> Iterator[Event]:
-        """The last events; an error here means the document stopped early."""
-        try:
-            self._coro.close()
-        except ijson.JSONError:
-            raise StreamError(self._orig(at), "the document ends early", "truncated") from None
-        yield from self._events(0, at)
-
-    def _events(self, fed: int, end: int) -> Iterator[Event]:
-        raw = self._raw
-        if not raw:
-            self._quiet += fed
-            if self._quiet > MAX_MESSAGE_BYTES:
-                raise self._refuse(
-                    f"a JSON string, number or run of spaces longer than {MAX_MESSAGE_BYTES:,} "
-                    "bytes",
-                    end,
-                )
-            return
-        self._quiet = 0
-        path, keys = self._path, self._keys
-        for event, value in raw:
-            if event == "map_key":
-                seen = keys[-1]
-                if value in seen:
-                    raise self._refuse(f"the key {value!r} appears twice in one object", end)
-                seen.add(value)
-                path[-1] = value
-                yield _prefix(path, len(path) - 1), event, value
-            elif event == "start_map" or event == "start_array":
-                if len(path) >= MAX_NESTING:
-                    raise self._refuse(_TOO_DEEP, end)
-                yield _prefix(path, len(path)), event, None
-                path.append(None if event == "start_map" else "item")
-                keys.append(set())
-            elif event == "end_map" or event == "end_array":
-                path.pop()
-                keys.pop()
-                yield _prefix(path, len(path)), event, None
-            else:
-                yield _prefix(path, len(path)), event, value
-        del raw[:]
-
-    def _refuse(self, reason: str, end: int) -> StreamError:
-        return StreamError(self._orig(end), reason, "refused", exact=False)
-
-    def _locate(self, exc: Exception, fallback: int) -> StreamError:
-        """Find the first bad byte by replaying what ijson was fed (bisection)."""
-        reason, kind = _reason(exc)
-        if not self._replayable or not self._fed:
-            return StreamError(self._orig(fallback), reason, kind, exact=False)
-        lo, hi = 0, len(self._fed)  # a prefix of length lo parses, of length hi fails
-        if _prefix_parses(self._fed, hi):
-            return StreamError(self._orig(fallback), "the document ends early", "truncated")
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if _prefix_parses(self._fed, mid):
-                lo = mid
-            else:
-                hi = mid
-        i = bisect.bisect_right([s for s, _ in self._fed_map], lo) - 1
-        start, at = self._fed_map[max(i, 0)]
-        if self._fed[lo : lo + 9].lstrip(b"-").startswith((b"NaN", b"Infinity")):
-            reason, kind = "NaN or Infinity, which are not JSON numbers", "refused"
-        return StreamError(self._orig(at + lo - start), reason, kind)
-
-
-def _prefix(path: list[Any], n: int) -> str:
-    return ".".join(path[:n]) if n <= _PREFIX_DEPTH else _DEEP
-
-
-def _reason(exc: Exception) -> tuple[str, ErrorKind]:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "integer overflow" in text:
-        return "an integer that does not fit in 64 bits", "refused"
-    if "floating point) overflow" in text:
-        return "a number too large for a 64-bit float", "refused"
-    return f"invalid JSON ({text})", "syntax"
-
-
-def _prefix_parses(data: bytes | bytearray, n: int) -> bool:
-    """Whether data[:n] is a valid beginning of a JSON document (events are dropped as
-    they come, so a replay needs no more memory than the stream did)."""
-    events: list[Any] = ijson.sendable_list()
-    coro = ijson.basic_parse_coro(events, use_float=True)
-    try:
-        for i in range(0, n, BLOCK):
-            coro.send(bytes(data[i : min(i + BLOCK, n)]))
-            del events[:]
-    except ijson.JSONError:
-        return False
-    return True
-
-
 _SPLIT_KEY = re.compile(rb'"messages"[ \t\r\n]{0,16}:[ \t\r\n]{0,16}\[')
 _WS = b" \t\r\n"
 
@@ -283,7 +112,7 @@ class SplitStream:
         self._reader = reader
         self._split = split
         self._block = block
-        self._structure = _Structure(reader.original_offset)
+        self._structure = Structure(reader.original_offset)
         self._buf = b""
         self._at = 0  # repaired offset of _buf[0]
         self._lines = 1  # line number of _buf[0]
@@ -514,7 +343,7 @@ class SplitStream:
                 at = start + (starts[i] if starts is not None else 0)
                 raise StreamError(
                     self._orig(self._at + at),
-                    _TOO_DEEP,
+                    TOO_DEEP,
                     "refused",
                     line=None if starts is None else line + chunk.count(b"\n", 0, starts[i]),
                 )
@@ -558,7 +387,7 @@ class SplitStream:
         if isinstance(exc, _Refused):
             reason = str(exc)
         elif isinstance(exc, RecursionError):
-            reason = _TOO_DEEP
+            reason = TOO_DEEP
         else:  # int() past its 4,300 digits
             reason = "an integer that does not fit in 64 bits"
         where = f"in the message starting on line {line}"
