@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any
 
 import ijson
 
-from archiver.parsers.json_repair import BLOCK
+from archiver.parsers.json_repair import BLOCK, ErrorKind, StreamError
 from archiver.parsers.limits import MAX_MESSAGE_BYTES, MAX_NESTING
 
 MAX_REPLAY = 8 << 20
@@ -32,30 +32,6 @@ TOO_DEEP = f"arrays and objects nested more than {MAX_NESTING} deep"
 
 Event = tuple[str, str, Any]
 """An ijson event: (prefix, event name, value)."""
-ErrorKind = Literal["syntax", "truncated", "refused"]
-
-
-class StreamError(Exception):
-    """Invalid or refused JSON at a byte offset of the original file.
-
-    ``kind``: ``syntax`` (not JSON), ``truncated`` (the document stops early) or
-    ``refused`` (valid JSON beyond a bound, or ambiguous). ``exact`` is False when the
-    offset is only where the problem was noticed (at most one read block after it)."""
-
-    def __init__(
-        self,
-        offset: int,
-        reason: str,
-        kind: ErrorKind = "syntax",
-        line: int | None = None,
-        exact: bool = True,
-    ) -> None:
-        super().__init__(f"{reason} at byte {offset}")
-        self.offset = offset
-        self.reason = reason
-        self.kind = kind
-        self.line = line
-        self.exact = exact
 
 
 class Structure:

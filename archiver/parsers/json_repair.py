@@ -20,12 +20,14 @@ import bisect
 import json
 import re
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from archiver.parsers.limits import MAX_MESSAGE_BYTES
 
 MAX_LOGGED_REPAIRS = 1000
 """Repairs listed one by one in ParseFacts; beyond that they are only counted."""
+MAX_REPAIRS = 100_000
+"""Repairs in one file (each keeps an offset mark); Telegram writes a few per export."""
 BLOCK = 64 << 10
 """Read size. Buffers of this size stay below glibc's mmap threshold (128 KiB); with
 1 MiB reads every buffer was a fresh mmap and its page faults made the parse of 1M
@@ -35,6 +37,32 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _DOC_KEY = b'"document_id": '
 _X_ESCAPE = re.compile(rb"\\x")  # re's search beats bytes.find for this needle
 _JSON_LITERAL = re.compile(rb"(?:null|true|false|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*,?\s*")
+
+
+ErrorKind = Literal["syntax", "truncated", "refused"]
+
+
+class StreamError(Exception):
+    """Invalid or refused JSON at a byte offset of the original file.
+
+    ``kind``: ``syntax`` (not JSON), ``truncated`` (the document stops early) or
+    ``refused`` (valid JSON beyond a bound, or ambiguous). ``exact`` is False when the
+    offset is only where the problem was noticed (at most one read block after it)."""
+
+    def __init__(
+        self,
+        offset: int,
+        reason: str,
+        kind: ErrorKind = "syntax",
+        line: int | None = None,
+        exact: bool = True,
+    ) -> None:
+        super().__init__(f"{reason} at byte {offset}")
+        self.offset = offset
+        self.reason = reason
+        self.kind = kind
+        self.line = line
+        self.exact = exact
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +141,10 @@ class RepairingReader:
         }
 
     def _record(self, offset: int, kind: str, before: bytes, after: bytes) -> None:
+        if len(self._marks_at) >= MAX_REPAIRS:
+            raise StreamError(
+                offset, f"more than {MAX_REPAIRS:,} escapes or tokens to repair", "refused"
+            )
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if len(self.repairs) < MAX_LOGGED_REPAIRS:
             self.repairs.append(

@@ -27,8 +27,8 @@ from typing import Any
 
 import ijson
 
-from archiver.parsers.json_events import TOO_DEEP, Event, StreamError, Structure
-from archiver.parsers.json_repair import BLOCK, RepairingReader
+from archiver.parsers.json_events import TOO_DEEP, Event, Structure
+from archiver.parsers.json_repair import BLOCK, RepairingReader, StreamError
 from archiver.parsers.limits import INT64_RANGE, MAX_MESSAGE_BYTES, MAX_NESTING
 
 __all__ = ["Elements", "SplitStream", "StreamError"]

@@ -212,3 +212,12 @@ def test_a_message_with_a_field_of_an_odd_type_is_kept_unparsed(
     (row,) = [r for r in records if isinstance(r, Unparsed)]
     assert row.line == 6 and row.reason.startswith("message 5: a field of an unexpected type (")
     assert json.loads(row.raw)[field] == json.loads(value)
+
+
+def test_repairs_are_bounded() -> None:
+    # each \xHH escape keeps an offset mark for error messages: a file of nothing else
+    # would hold them all
+    many = '"' + "\\x01" * 50_000 + '"'
+    error = refusal(pretty(*[many] * 3))
+    assert error.startswith("result.json: more than 100,000 escapes or tokens to repair (at byte ")
+    assert [m.text for m in messages(parse(pretty(many)))] == ["\x01" * 50_000]
