@@ -39,6 +39,13 @@ MAX_UNPARSED_ROW_BYTES: Final = 64 << 10
 """One unparsed row's text; beyond it the row keeps its start and says how much was cut
 (the whole export stays stored as evidence)."""
 
+MAX_DISTINCT_DATES: Final = 100_000
+"""Distinct days in one WhatsApp export (the date-order decision keeps one entry per
+day; 100,000 days are 270 years)."""
+
+CACHE_ENTRIES: Final = 10_000
+"""Entries a parser keeps in a cache of senders or peers; beyond, it computes again."""
+
 INT64_RANGE: Final = range(-(1 << 63) + 1, 1 << 63)
 """JSON integers must fit in 64 bits, as every Telegram id, size and time does (-2^63
 itself aside: ijson's C parser refuses it)."""

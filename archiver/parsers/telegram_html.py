@@ -35,7 +35,7 @@ from archiver.model import (
     Unparsed,
 )
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions, top_level
-from archiver.parsers.limits import MAX_HTML_PAGE_BYTES, MAX_NESTING
+from archiver.parsers.limits import CACHE_ENTRIES, MAX_HTML_PAGE_BYTES, MAX_NESTING
 from archiver.parsers.telegram_common import (
     LocalClock,
     name_key,
@@ -384,7 +384,9 @@ class _ChatRun:
         s = self.senders.get(shown)
         if s is None:
             name = None if shown == "Deleted Account" else shown
-            s = self.senders[shown] = Sender(key=name_key(shown), name=name)
+            s = Sender(key=name_key(shown), name=name)
+            if len(self.senders) < CACHE_ENTRIES:
+                self.senders[shown] = s
         return s
 
     def _time(self, title: str | None) -> tuple[datetime | None, str | None]:
@@ -397,8 +399,10 @@ class _ChatRun:
         sign, oh, om = m.group(7), m.group(8), m.group(9)
         has_zone = "UTC" in title[19:] or "GMT" in title[19:]
         if has_zone:
-            suffix = title[20:].strip()
-            self.facts.offsets[suffix] = self.facts.offsets.get(suffix, 0) + 1
+            suffix = title[20:].strip()[:32]
+            offsets = self.facts.offsets
+            if suffix in offsets or len(offsets) < 100:  # (the exporter writes one or two)
+                offsets[suffix] = offsets.get(suffix, 0) + 1
         if has_zone and not self.options.tz_explicit:
             offset = timedelta(hours=int(oh or 0), minutes=int(om or 0))
             if sign == "-":

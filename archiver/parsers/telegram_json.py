@@ -35,6 +35,7 @@ from archiver.model import (
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions, read_head, top_level
 from archiver.parsers.json_repair import RepairingReader
 from archiver.parsers.json_stream import Elements, SplitStream, StreamError
+from archiver.parsers.limits import CACHE_ENTRIES
 from archiver.parsers.telegram_common import (
     CALL_ACTIONS,
     EPOCH_PLACEHOLDER_LIMIT,
@@ -472,7 +473,7 @@ class _Chat:
             key, shape = normalize_peer(
                 raw, self.raw_id if isinstance(self.raw_id, int) else None, self.type
             )
-            if isinstance(raw, int | str):
+            if isinstance(raw, int | str) and len(self.peers) < CACHE_ENTRIES:
                 self.peers[raw] = (key, shape)
                 shapes = self.run.shapes
                 shapes[shape] = shapes.get(shape, 0) + 1
@@ -485,7 +486,9 @@ class _Chat:
         try:
             return self.senders[(key, shown)]
         except KeyError:
-            s = self.senders[(key, shown)] = Sender(key=key, name=shown)
+            s = Sender(key=key, name=shown)
+            if len(self.senders) < CACHE_ENTRIES:
+                self.senders[(key, shown)] = s
             return s
 
     def _mine(self, key: str | None) -> None:
@@ -503,7 +506,11 @@ class _Chat:
             self.run.shapes["absent"] = self.run.shapes.get("absent", 0) + 1
         self._mine(key)
         sender = self._sender(key, m.get("from"))
-        if m.get("from_id").__class__ is str and (sender.name is not None or m.get("from") is None):
+        if (
+            m.get("from_id").__class__ is str
+            and (sender.name is not None or m.get("from") is None)
+            and len(self.fast_senders) < CACHE_ENTRIES
+        ):
             mine = self.self_key is None or key == self.self_key
             self.fast_senders[(m["from_id"], m.get("from"))] = (sender, mine)
         text, entities = _flatten(m.get("text"), extra)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, TextIO
 from archiver.errors import ParseError
 from archiver.model import Chat, Notice, ParseFacts, Platform, Record, Unparsed
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions, read_head
-from archiver.parsers.limits import MAX_MESSAGE_CHARS
+from archiver.parsers.limits import MAX_DISTINCT_DATES, MAX_MESSAGE_CHARS
 from archiver.parsers.whatsapp_body import (
     Resolve,
     attachment_index,
@@ -190,6 +190,7 @@ class _Run:
                     lineno += buf.count(b"\n", prev, start)
                     prev = start
                     _note_date(buf, start, cut, lineno, rx, dates)
+                _check_dates(dates, self.where)
                 lineno += buf.count(b"\n", prev, cut)
                 carry = buf[cut:]
                 if not chunk:
@@ -204,6 +205,7 @@ class _Run:
                     text = raw[m.start("d1") : m.end("d3")]
                     if text not in dates:
                         dates[text] = (lineno, (m.group("d1"), m.group("d2"), m.group("d3")))
+                        _check_dates(dates, self.where)
         return dates
 
     # --- records ----------------------------------------------------------------------
@@ -414,6 +416,15 @@ def _note_date(
         text = line[m.start("d1") : m.end("d3")]
         if text not in dates:
             dates[text] = (lineno, (m.group("d1"), m.group("d2"), m.group("d3")))
+
+
+def _check_dates(dates: dict[str, tuple[int, DateParts]], where: str) -> None:
+    if len(dates) > MAX_DISTINCT_DATES:
+        raise ParseError(
+            f"{where}: more than {MAX_DISTINCT_DATES:,} different dates in message headers; a "
+            "WhatsApp export covers at most a few years, so this is not one as the phone "
+            "writes it. Nothing from it was ingested."
+        )
 
 
 def _line_ending(fh: TextIO, crcrlf: bool) -> str:

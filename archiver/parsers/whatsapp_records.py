@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from archiver.model import Attachment, Kind, Message, Record, Sender, Unparsed
+from archiver.parsers.limits import CACHE_ENTRIES
 from archiver.parsers.whatsapp_body import (
     EXACT,
     INVISIBLE_SET,
@@ -100,7 +101,8 @@ class RecordBuilder:
         name, tilde = clean_name(raw)
         repeat = (name + " ", raw + " ") if name and self.ios_like else _NO_MATCH
         who = _Who(Sender(name, name), {"tilde": True} if tilde else None, repeat, actor_hint(raw))
-        self._who[raw] = who
+        if len(self._who) < CACHE_ENTRIES:
+            self._who[raw] = who
         return who
 
     def builder(self) -> Callable[[int, str, str, datetime | None, int, list[str] | None], Record]:

@@ -245,3 +245,22 @@ def test_an_attachment_with_a_caption_below_is_media(
     (message,) = [r for r in records if isinstance(r, Message)]
     assert (message.kind, message.text) == (kind, text)
     assert message.attachments == ((Attachment(name, name),) if name else ())
+
+
+def test_more_distinct_dates_than_any_export_has_are_refused() -> None:
+    days = [(d, m, y) for y in range(2000, 2300) for m in range(1, 13) for d in range(1, 29)]
+    lines = [f"{d:02d}/{m:02d}/{y}, 10:00 - Ann: x" for d, m, y in days[:100_001]]
+    with pytest.raises(ParseError) as err:
+        records_of(("\n".join(lines) + "\n").encode())
+    assert str(err.value) == (
+        f"{NAME}: more than 100,000 different dates in message headers; a WhatsApp export "
+        "covers at most a few years, so this is not one as the phone writes it. Nothing from "
+        "it was ingested."
+    )
+
+
+def test_thousands_of_senders_are_read_alike_beyond_the_caches() -> None:
+    lines = [f"25/03/2024, 10:{i % 60:02d} - Person {i}: hello {i}" for i in range(12_000)]
+    records = records_of(("\n".join(lines) + "\n").encode())
+    senders = [r.sender.name for r in records if isinstance(r, Message) and r.sender]
+    assert senders == [f"Person {i}" for i in range(12_000)]
