@@ -29,7 +29,7 @@ from archiver import auditlog, blobs, containers, identity, parsers, pipeline
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
-from archiver.errors import ArchiverError, InputError
+from archiver.errors import ArchiveBusy, ArchiverError, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
 from archiver.staging import Batch
@@ -140,6 +140,13 @@ def ingest(
         try:
             with containers.open_unit(path, kind) as received:
                 _ingest_unit(archive, (path, kind), received, options, inv, source, progress)
+        except ArchiveBusy as exc:
+            # The next export would wait for the same command: stop here, loudly.
+            done = sum(s.status in ("ingested", "already-ingested") for s in report.sources)
+            raise ArchiveBusy(
+                f"{exc}. {done} of {len(found.units)} export(s) were ingested before; "
+                "running the same ingest again skips them"
+            ) from None
         except ArchiverError as exc:
             source.status = "failed"
             source.error = str(exc)

@@ -46,6 +46,11 @@ def json_document(head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
     sys.stdout.write(("]" if first else "\n  ]") + "\n}\n")
 
 
+def json_error(message: str, exit_code: int) -> None:
+    """A failure under ``--json``: one document on stdout, like every other result."""
+    print_json({"error": message, "exit_code": exit_code})
+
+
 def line(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
@@ -65,6 +70,11 @@ def warning(message: str) -> None:
 def warnings(messages: Iterable[str]) -> None:
     for message in messages:
         warning(message)
+
+
+def notice(message: str) -> None:
+    """A note about the run itself (not its result), on stderr."""
+    sys.stderr.write(message + "\n")
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

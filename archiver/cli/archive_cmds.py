@@ -13,6 +13,7 @@ from archiver.cli.common import (
     archive_options,
     invocation,
     json_option,
+    location_options,
     new_passphrase,
     with_archive,
 )
@@ -44,7 +45,7 @@ def first_secret(key_file: Path | None) -> tuple[Secret, str]:
 
 
 @click.command()
-@archive_options
+@location_options
 @click.option("--tz", help="Default time zone for exports (IANA name) [default: this machine's].")
 @click.option(
     "--recovery-key-out",

@@ -12,15 +12,9 @@ import click
 from archiver import audit as audit_lib
 from archiver import render
 from archiver import verify as verify_lib
-from archiver.archive import Archive, open_archive
-from archiver.cli.common import (
-    archive_options,
-    invocation,
-    json_option,
-    unlock_secret,
-    with_archive,
-)
-from archiver.errors import InputError
+from archiver.archive import Archive
+from archiver.cli.common import archive_options, json_option, open_for, with_archive
+from archiver.errors import DamageFound, InputError
 
 T = TypeVar("T")
 
@@ -39,7 +33,7 @@ def _read_trail(
 ) -> T:
     """Open the archive and read, writing no entry: reading the trail is not logged, so
     the head it shows stays the head. (Opening may still log a schema migration.)"""
-    archive = open_archive(archive_dir, unlock_secret(key_file), invocation(ctx))
+    archive = open_for(ctx, archive_dir, key_file)
     try:
         return read(archive)
     finally:
@@ -210,11 +204,16 @@ def verify(
             return verify_lib.verify(archive, inv, head=expected, progress=progress)
 
     report = with_archive(ctx, archive_dir, key_file, action)
-    if as_json:
-        render.print_json(report.as_dict())
-    else:
+    if not as_json:
         render.verify_report(report.as_dict())
-    report.raise_if_damaged()
+        report.raise_if_damaged()
+        return
+    try:
+        report.raise_if_damaged()
+    except DamageFound as exc:
+        render.print_json(report.as_dict() | {"error": str(exc), "exit_code": exc.exit_code})
+        ctx.exit(exc.exit_code)
+    render.print_json(report.as_dict())
 
 
 @click.command("verify-signed")

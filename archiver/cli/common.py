@@ -13,7 +13,8 @@ import getpass
 import os
 import socket
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,19 +25,44 @@ from archiver import render, roles
 from archiver.archive import Archive, damaged, open_archive
 from archiver.auditlog import Invocation, record_failure
 from archiver.cli import permissions
-from archiver.errors import ApprovalPending, ArchiverError, SecretRequired
+from archiver.errors import ApprovalPending, ArchiveBusy, ArchiverError, SecretRequired
 from archiver.keyring import Secret, read_key_file
-from archiver.store import is_damage
+from archiver.store import BUSY_SECONDS, Waiting, busy, is_busy, is_damage
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 MIN_PASSPHRASE = 10
 REDACTED_PARAMS = ("passphrase", "secret", "password", "recovery_key")
+MAX_WAIT = 24 * 3600.0
+WAIT = "archiver.wait"
+
+
+def _keep_wait(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    ctx.meta[WAIT] = value
+    return value
 
 
 def archive_options(func: F) -> F:
-    """``--archive`` and ``--key-file``, on every command that opens an archive."""
+    """``--archive``, ``--key-file`` and ``--wait``, on every command that opens an
+    existing archive."""
+    func = click.option(
+        "--wait",
+        type=click.FloatRange(min=0, max=MAX_WAIT),
+        default=BUSY_SECONDS,
+        show_default=True,
+        envvar="ARCHIVER_WAIT",
+        metavar="SECONDS",
+        expose_value=False,
+        callback=_keep_wait,
+        help="Wait up to SECONDS for another archiver command to release the archive, then "
+        "exit 75 (env ARCHIVER_WAIT; e.g. --wait 600 in a cron job).",
+    )(func)
+    return location_options(func)
+
+
+def location_options(func: F) -> F:
+    """``--archive`` and ``--key-file`` (``init``, which creates the archive)."""
     func = click.option(
         "--key-file",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -131,6 +157,29 @@ def invocation(ctx: click.Context, **extra: Any) -> Invocation:
     )
 
 
+@contextlib.contextmanager
+def report_waiting(seconds: float) -> Iterator[None]:
+    """Tell the operator (on stderr) that this command waits for another one, and for how
+    long it waited once the archive is free."""
+    render.notice(
+        f"The archive is in use by another archiver command; waiting up to {seconds:g} s "
+        "for it (--wait)."
+    )
+    started = time.monotonic()
+    yield
+    render.notice(f"Waited {time.monotonic() - started:.1f} s; the archive is free, continuing.")
+
+
+def waiting(ctx: click.Context) -> Waiting:
+    """How long this command waits for another one's lock (``--wait``)."""
+    return Waiting(float(ctx.meta.get(WAIT, BUSY_SECONDS)), report_waiting)
+
+
+def open_for(ctx: click.Context, archive_dir: Path, key_file: Path | None) -> Archive:
+    """Unlock and open the archive for this command (waiting as ``--wait`` says)."""
+    return open_archive(archive_dir, unlock_secret(key_file), invocation(ctx), waiting=waiting(ctx))
+
+
 def with_archive(
     ctx: click.Context,
     archive_dir: Path,
@@ -139,16 +188,21 @@ def with_archive(
 ) -> T:
     """Unlock the archive, check the unlocking slot's role, run ``action``; a failure
     (a refusal by role included) still leaves an audit entry, and a database error that
-    means damage becomes ``DamageFound`` (exit 4)."""
+    means damage becomes ``DamageFound`` (exit 4). A busy archive (another command holds
+    it) leaves none: nothing can be written."""
     inv = invocation(ctx)
-    archive = open_archive(archive_dir, unlock_secret(key_file), inv)
+    archive = open_archive(archive_dir, unlock_secret(key_file), inv, waiting=waiting(ctx))
     try:
         permission, what = permissions.required(inv.command, inv.args)
         roles.require(archive.role, permission, what, archive.describe_slot())
         return action(archive, inv)
     except ApprovalPending:
         raise  # filed with its own audit entry: not a failure
+    except ArchiveBusy:
+        raise
     except Exception as exc:
+        if is_busy(exc):
+            raise busy(archive.store.db_path, archive.store.waiting.seconds) from None
         with contextlib.suppress(Exception):
             record_failure(archive.store, inv, exc)
         if is_damage(exc):

@@ -72,11 +72,16 @@ def ingest(
             return ingest_lib.ingest(archive, list(paths), options, inv, advance)
 
     report = with_archive(ctx, archive_dir, key_file, action)
+    failed = (
+        {"error": f"{len(report.failed)} export(s) failed; see sources[].error", "exit_code": 1}
+        if report.failed
+        else {}
+    )
     if as_json:
-        render.print_json(report.as_dict())
+        render.print_json(report.as_dict() | failed)
     else:
         render.ingest_report(report.as_dict())
-    if report.failed:
+    if failed:
         ctx.exit(1)
 
 

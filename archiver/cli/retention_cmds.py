@@ -372,7 +372,7 @@ def purge(
     \b
     Example:
       archiver purge
-      ARCHIVER_KEY_FILE=/etc/archiver/purge.key archiver purge --execute --json \\
+      ARCHIVER_KEY_FILE=/etc/archiver/purge.key archiver purge --execute --json --wait 600 \\
           --certificate-dir /var/log/archiver/certificates
     """
     if certificate is not None and certificate_dir is not None:
