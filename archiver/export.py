@@ -126,7 +126,13 @@ def export(
             return search.matching_ids(store, plan)
 
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise Refused(
+            f"cannot write the export {out}: {exc.strerror} (does its folder exist and may "
+            "you write there?)"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as raw:
             writer = _HashingWriter(raw)

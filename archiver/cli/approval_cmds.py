@@ -12,7 +12,7 @@ from archiver import approvals, render
 from archiver import settings as settings_lib
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
-from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.cli.common import NewPath, archive_options, json_option, with_archive
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -174,7 +174,7 @@ def requests_cancel(
 @archive_options
 @click.option(
     "--certificate",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="For a purge request: also write the signed purge certificate to this new file.",
 )
 @json_option

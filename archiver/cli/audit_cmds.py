@@ -13,7 +13,7 @@ from archiver import audit as audit_lib
 from archiver import render
 from archiver import verify as verify_lib
 from archiver.archive import Archive
-from archiver.cli.common import archive_options, json_option, open_for, with_archive
+from archiver.cli.common import NewPath, archive_options, json_option, open_for, with_archive
 from archiver.errors import DamageFound, InputError
 
 T = TypeVar("T")
@@ -123,7 +123,7 @@ def head(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json: 
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="File to write (must not exist; written with mode 0600).",
 )
 @click.option(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import shlex
 import socket
 import sys
 import time
@@ -79,6 +80,38 @@ def location_options(func: F) -> F:
         help="Archive directory (env ARCHIVER_ARCHIVE).",
     )(func)
     return func
+
+
+class NewPath(click.Path):
+    """A file (or, with ``folder=True``, a directory) this command creates.
+
+    Checked while the command line is read, before anything is unlocked or changed: the
+    folder it goes in must exist (for a directory, the nearest existing one above it) and
+    be writable; otherwise a usage error (exit 2) names the path and what to do. A file
+    that already exists is refused later by the command itself (it never overwrites)."""
+
+    def __init__(self, folder: bool = False) -> None:
+        super().__init__(file_okay=not folder, dir_okay=folder, path_type=Path)
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        parent = path.parent
+        if self.folder:
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+        elif not parent.exists():
+            self.fail(
+                f"{path}: the folder {parent} does not exist; create it first "
+                f"(mkdir -p {shlex.quote(str(parent))}) or choose another path",
+                param,
+                ctx,
+            )
+        if not parent.is_dir():
+            self.fail(f"{path}: {parent} is not a folder", param, ctx)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            self.fail(f"{path}: cannot create files in {parent} (permission denied)", param, ctx)
+        return path
 
 
 def json_option(func: F) -> F:

@@ -11,7 +11,7 @@ from archiver import chats as chats_lib
 from archiver import export as export_lib
 from archiver import ingest as ingest_lib
 from archiver import render
-from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.cli.common import NewPath, archive_options, json_option, with_archive
 from archiver.parsers import PLATFORM_CHOICES
 
 
@@ -206,7 +206,7 @@ def chats_split(
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="File to write (must not exist; written with mode 0600).",
 )
 @click.option("--tz", help="Zone for dates in the query [default: the archive's].")

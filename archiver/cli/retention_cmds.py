@@ -14,7 +14,7 @@ from archiver import purge as purge_lib
 from archiver import retention as retention_lib
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
-from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.cli.common import NewPath, archive_options, json_option, with_archive
 from archiver.store import parse_moment
 
 
@@ -336,7 +336,7 @@ def hold_release(
 @click.option("--allow-future", is_flag=True, help="Allow --execute with an --as-of in the future.")
 @click.option(
     "--certificate",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="Also write the signed purge certificate to this new file.",
 )
 @click.option(
