@@ -3,6 +3,12 @@
 Exports are written atomically (a temporary file beside the target, then a rename) with
 mode 0600: they hold message text in the clear by design, so only the owner may read
 them. The export's SHA-256 and message count go to the audit log.
+
+Every CSV the tool writes (``export --format csv``, ``search --csv``, ``audit --csv``)
+goes through ``SafeCsvWriter``: a text cell that a spreadsheet would run as a formula
+(it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, or a full-width
+``=+-@``) gets a leading single quote, as OWASP advises against CSV injection, so
+``=HYPERLINK(...)`` in a chat shows as text. JSON Lines keeps every text exactly.
 """
 
 from __future__ import annotations
@@ -43,6 +49,29 @@ CSV_COLUMNS = (
 )
 
 
+# What makes a spreadsheet treat a cell as a formula (OWASP, "CSV Injection"), with the
+# full-width forms some spreadsheet locales accept too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a cell a spreadsheet shows as text: a string it would run as a formula
+    gets a leading single quote; everything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """``csv.writer`` whose every cell goes through ``csv_cell``."""
+
+    def __init__(self, fh: IO[str], lineterminator: str = "\r\n") -> None:
+        self._writer = csv.writer(fh, lineterminator=lineterminator)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
+
+
 def _csv_row(rec: dict[str, Any]) -> list[Any]:
     first = rec["sources"][0] if rec["sources"] else {}
     return [
@@ -72,7 +101,7 @@ def write_records(records: Iterable[dict[str, Any]], fmt: str, fh: IO[str]) -> i
             fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
             n += 1
     elif fmt == "csv":
-        writer = csv.writer(fh)
+        writer = SafeCsvWriter(fh)
         writer.writerow(CSV_COLUMNS)
         for rec in records:
             writer.writerow(_csv_row(rec))

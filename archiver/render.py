@@ -729,9 +729,9 @@ AUDIT_CSV_COLUMNS = (
 
 
 def audit_csv(rows: list[dict[str, Any]]) -> None:
-    import csv
+    from archiver.export import SafeCsvWriter
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = SafeCsvWriter(sys.stdout, lineterminator="\n")
     writer.writerow(AUDIT_CSV_COLUMNS)
     for r in rows:
         writer.writerow(

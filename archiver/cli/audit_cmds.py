@@ -45,7 +45,9 @@ def _read_trail(
 @click.option("--since", help="Only entries at or after this date (YYYY-MM-DD) or ISO time.")
 @click.option("--action", help="Only this command, e.g. search, ingest, key (also key.*).")
 @json_option
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV rows.")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print CSV rows (formula-like cells start with a ')."
+)
 @click.pass_context
 def audit(
     ctx: click.Context,

@@ -201,7 +201,8 @@ def chats_split(
     type=click.Choice(export_lib.FORMATS),
     default="jsonl",
     show_default=True,
-    help="jsonl: one message record per line (see README); csv: one row per message.",
+    help="jsonl: one message record per line (see README); csv: one row per message, "
+    "a cell a spreadsheet would run as a formula (=, +, -, @...) starting with a '.",
 )
 @click.option(
     "--out",
