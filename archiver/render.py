@@ -740,7 +740,7 @@ def audit_csv(rows: list[dict[str, Any]]) -> None:
 
 
 def audit_exported(report: dict[str, Any]) -> None:
-    redacted = ", arguments and names redacted" if report["redacted"] else ""
+    redacted = ", names, queries, texts and file names redacted" if report["redacted"] else ""
     line(f"Exported {report['entries']} audit entries to {report['out']}{redacted}")
     line(f"  head:         {report['head']}")
     line(f"  signed by:    {report['key_fingerprint']}")

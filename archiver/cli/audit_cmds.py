@@ -131,7 +131,9 @@ def head(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json: 
 @click.option(
     "--redact",
     is_flag=True,
-    help="Replace argument values and names in details by keyed hashes (hmac:...).",
+    help="Replace names (people, chats, holds, custodians, matters, files), queries and "
+    "free texts by keyed hashes (hmac:...); times, zones, counts, ids and outcomes stay "
+    "readable.",
 )
 @json_option
 @click.pass_context
@@ -148,8 +150,8 @@ def export(
     The file holds the entries as stored (metadata, never message content) with their
     hashes and the head, signed with the archive's Ed25519 key: anyone with the public
     key (`archiver key public --out`) checks it with `archiver verify-signed`, no
-    archive key needed. Arguments such as search queries can name people: use
-    --redact before handing the file on.
+    archive key needed. Arguments such as search queries, chat titles and hold names can
+    name people: use --redact before handing the file on.
 
     \b
     Example:
