@@ -46,8 +46,6 @@ EVIDENCE_CHUNKS_PER_BATCH = 4
 # (``Store.bulk``: every page written once instead of twice). Smaller ones are worth
 # neither the fork nor locking others out.
 BIG_EXPORT_BYTES = 4 << 20
-# WhatsApp caps an export at about 40,000 messages (10,000 with media).
-WHATSAPP_CAP_WARNING = 39_000
 
 Progress = Callable[[int], None]
 
@@ -71,6 +69,7 @@ class SourceReport(WriteCounts):
     name: str
     origin: str
     kind: str
+    path: str = ""  # as the operator knows it: relative to the folder they gave
     status: str = "pending"  # ingested | already-ingested | failed
     sha256: str | None = None
     source_id: int | None = None
@@ -84,6 +83,8 @@ class SourceReport(WriteCounts):
     chats_decided: list[dict[str, Any]] = field(default_factory=list)
     merkle_root: str | None = None
     error: str | None = None
+    # An export of several chats (a Telegram full-account export): counts per chat.
+    per_chat: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -128,14 +129,17 @@ def ingest(
     """Ingest every export found under ``paths``; one transaction per export."""
     check_zone(options.tz)
     found = containers.discover(paths)
-    report = IngestReport(skipped=[{"path": str(p), "reason": r} for p, r in found.skipped])
+    report = IngestReport(
+        skipped=[{"path": shown_path(p, paths), "reason": r} for p, r in found.skipped]
+    )
     if not found.units:
         raise InputError(
             "no export found in " + ", ".join(str(p) for p in paths) + "; give WhatsApp .txt/.zip "
             "exports or Telegram export folders (result.json / messages.html)"
         )
     for path, kind in found.units:
-        source = SourceReport(name=path.name, origin=str(path), kind=kind)
+        shown = shown_path(path, paths)
+        source = SourceReport(name=path.name, origin=str(path), kind=kind, path=shown)
         report.sources.append(source)
         try:
             with containers.open_unit(path, kind) as received:
@@ -149,7 +153,7 @@ def ingest(
             ) from None
         except ArchiverError as exc:
             source.status = "failed"
-            source.error = str(exc)
+            source.error = located(str(exc), shown, path)
             auditlog.append(
                 archive.store,
                 inv,
@@ -157,6 +161,30 @@ def ingest(
                 details={"source": source.name, "sha256": source.sha256, "error": str(exc)[:500]},
             )
     return report
+
+
+def shown_path(path: Path, roots: list[Path]) -> str:
+    """How the operator knows an export found under ``roots`` (the paths they gave): its
+    path relative to the folder given (a file or export folder given itself: its name)."""
+    for root in roots:
+        if path == root:
+            return path.name
+        if root.is_dir() and path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return str(path)
+
+
+def located(message: str, shown: str, path: Path) -> str:
+    """``message`` naming the export exactly once, as ``shown``: the path it was found
+    at, or its bare name (which parsers use) at the start, becomes ``shown``; a message
+    that names no file gets ``shown:`` in front."""
+    text = message.replace(str(path), shown)
+    if text.startswith(shown):
+        return text
+    name = path.name
+    if text.startswith(name) and text[len(name) : len(name) + 1] in (":", "!", " ", ""):
+        return shown + text[len(name) :]
+    return f"{shown}: {text}"
 
 
 def _digest(received: Received) -> tuple[str, int, list[dict[str, Any]]]:
@@ -290,6 +318,7 @@ def _write_unit(
         )
         facts: dict[str, Any] = {}
         notices: list[dict[str, Any]] = []
+        chats: list[Chat] = []
         with _gc_paused():
             for item in stream:
                 if isinstance(item, Batch):
@@ -300,6 +329,7 @@ def _write_unit(
                         progress(len(item.rows))
                 elif isinstance(item, Chat):
                     writer.add_chat(item)
+                    chats.append(item)
                 elif isinstance(item, Unparsed):
                     writer.add_unparsed(item)
                 elif isinstance(item, Notice):
@@ -310,8 +340,9 @@ def _write_unit(
             for _ in evidence:
                 pass
         notices.extend(writer.conflicts)
-        notices.extend(_completeness_notices(parser.platform, writer, facts, notices))
         _fill_report(source, writer, facts, notices)
+        if len(chats) > 1:
+            source.per_chat = _per_chat(store, source_id, chats, facts)
         source.merkle_root = writer.merkle.root()
         store.execute(
             "UPDATE sources SET facts = ?, counts = ?, notices = ?, merkle_root = ? WHERE id = ?",
@@ -454,23 +485,42 @@ def ingest_merkle_root(store: Store, source_id: int) -> str | None:
     return builder.root()
 
 
-def _completeness_notices(
-    platform: str, writer: MessageWriter, facts: dict[str, Any], notices: list[dict[str, Any]]
+def _per_chat(
+    store: Store, source_id: int, chats: list[Chat], facts: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """WhatsApp caps exports; an export at the cap is probably truncated."""
-    if platform != "whatsapp" or any(n["code"] == "probably-truncated" for n in notices):
-        return []
-    if writer.counts.messages >= WHATSAPP_CAP_WARNING:
-        return [
+    """What one export of several chats brought, chat by chat: messages in the export,
+    new ones, and ones the archive already had."""
+    listed = facts.get("chats") or []
+    parsed = {c.get("key"): c.get("messages") for c in listed if isinstance(c, dict)}
+    new = dict(
+        store.execute(
+            "SELECT chat_id, count(*) FROM messages WHERE source_id = ? GROUP BY chat_id",
+            (source_id,),
+        ).fetchall()
+    )
+    had = dict(
+        store.execute(
+            "SELECT m.chat_id, count(*) FROM message_sources s JOIN messages m "
+            "ON m.id = s.message_id WHERE s.source_id = ? GROUP BY m.chat_id",
+            (source_id,),
+        ).fetchall()
+    )
+    rows = []
+    for chat in chats:
+        chat_id = store.one(
+            "SELECT id FROM chats WHERE platform = ? AND key = ?", (chat.platform, chat.key)
+        )
+        found = parsed.get(chat.key)
+        rows.append(
             {
-                "code": "probably-truncated",
-                "message": f"{writer.counts.messages} messages: WhatsApp stops an export at "
-                "about 40,000 messages (10,000 with media); older messages are probably "
-                "missing. Export again in parts or from another phone.",
-                "chat_key": None,
+                "chat": chat.title or chat.key,
+                "key": chat.key,
+                "messages": found if isinstance(found, int) else new.get(chat_id, 0),
+                "new": new.get(chat_id, 0),
+                "existing": had.get(chat_id, 0),
             }
-        ]
-    return []
+        )
+    return rows
 
 
 def _fill_report(
@@ -484,7 +534,8 @@ def _fill_report(
     source.chats_decided = [d.as_dict() for d in writer.chat_decisions]
     source.date_order = facts.get("date_order")
     source.date_order_evidence = facts.get("date_order_evidence")
-    source.notices = notices
+    where = Path(source.origin)
+    source.notices = [n | {"message": located(n["message"], source.path, where)} for n in notices]
 
 
 def _counts(source: SourceReport) -> dict[str, int]:

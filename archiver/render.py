@@ -14,17 +14,23 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+# Output that is not a terminal (pipes, files, cron mail) is this wide; a terminal is as
+# wide as it is.
+WIDTH = 80
+# A cut column keeps at least this many cells ("Mar…").
+MIN_CUT = 4
+
 
 def console(stderr: bool = False) -> Console:
     # Created per call so that click's test runner (which swaps sys.stdout) sees output.
     stream = sys.stderr if stderr else sys.stdout
-    # Pipes and cron logs get a fixed, generous width instead of rich's 80 columns.
-    width = None if stream.isatty() else 132
+    width = None if stream.isatty() else WIDTH
     return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
@@ -77,13 +83,69 @@ def notice(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def cut(text: str, width: int, keep_end: bool = False) -> str:
+    """``text`` in at most ``width`` cells, cut with "…" at the end (or, ``keep_end``, at
+    the start: a file name's distinctive part is its end)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…" if width == 1 else ""
+    if keep_end:
+        return "…" + _take(text[::-1], width - 1)[::-1]
+    return _take(text, width - 1) + "…"
+
+
+def _take(text: str, width: int) -> str:
+    out, used = [], 0
+    for ch in text:
+        used += cell_len(ch)
+        if used > width:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else " ".join(str(value).splitlines())
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    keep: Sequence[str] = ("id",),
+    keep_end: Sequence[str] = (),
+) -> None:
+    """A table as wide as the output (``WIDTH`` when not a terminal). Columns in ``keep``
+    (ids, dates) and columns of numbers are never cut; when the rest does not fit, the
+    widest of them is cut first, with "…" (at the start for columns in ``keep_end``).
+    Nothing wraps, so a row is one line and an id is whole."""
+    out = console()
+    text = [[_cell(v) for v in row] for row in rows]
+    widths = [max([cell_len(c)] + [cell_len(r[i]) for r in text]) for i, c in enumerate(columns)]
+    cuttable = [
+        i
+        for i, c in enumerate(columns)
+        if c not in keep and not all(isinstance(r[i], int) or r[i] in (None, "") for r in rows)
+    ]
+    room = out.width - (3 * len(columns) + 1)  # borders and padding
+    while sum(widths) > room:
+        widest = max(cuttable, key=lambda i: widths[i], default=None)
+        if widest is None or widths[widest] <= MIN_CUT:
+            break
+        widths[widest] -= 1
     t = Table(title=title, title_justify="left")
-    for col in columns:
-        t.add_column(col)
-    for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
-    console().print(t)
+    for name, width in zip(columns, widths, strict=True):
+        t.add_column(cut(name, width), width=width, no_wrap=True, overflow="ellipsis")
+    for row in text:
+        t.add_row(
+            *[
+                Text(cut(value, width, columns[i] in keep_end))
+                for i, (value, width) in enumerate(zip(row, widths, strict=True))
+            ]
+        )
+    out.print(t)
 
 
 def human_size(n: int) -> str:
@@ -185,6 +247,7 @@ def slots(rows: list[dict[str, Any]]) -> None:
             ]
             for r in rows
         ],
+        keep=("id", "created"),
     )
 
 
@@ -260,38 +323,53 @@ def key_value(pairs: dict[str, Any]) -> None:
 
 
 def ingest_report(report: dict[str, Any]) -> None:
+    """The summary table (a row per export, and per chat of a multi-chat export), then
+    the evidence and warnings of each export, each naming it once."""
     sources = report["sources"]
     who = sorted({s["custodian"] or "(none)" for s in sources})
     zones = sorted({s["tz"] for s in sources if s["tz"]})
     line(f"Custodian: {', '.join(who)}   Time zone assumed: {', '.join(zones) or '-'}")
-    rows = []
+    rows: list[list[Any]] = []
     for s in sources:
         files = f"{s['attachments_stored']}/{s['attachments']}" if s["attachments"] else ""
-        status = "" if s["status"] == "ingested" else s["status"]
+        status = "" if s["status"] == "ingested" else f" ({s['status']})"
         rows.append(
             [
-                s["name"] + (f" ({status})" if status else ""),
-                s["platform"] or "",
+                (s["path"] or s["name"]) + status,
                 s["messages"],
                 s["new"],
                 s["existing"] + s["new_versions"],
                 s["previously_purged"] or "",
                 files,
                 s["unparsed"] or "",
-                s["date_order"] or "",
             ]
         )
+        for c in s.get("per_chat") or []:
+            rows.append(
+                [
+                    f"  {c['chat']}",
+                    c["messages"],
+                    c["new"],
+                    c["existing"],
+                    "",
+                    "",
+                    "",
+                ]
+            )
     table(
         "Ingest summary",
-        ["export", "platform", "msgs", "new", "archived", "purged", "files", "unparsed", "order"],
+        ["export", "msgs", "new", "archived", "purged", "media", "unparsed"],
         rows,
+        keep=(),
+        keep_end=("export",),
     )
     for s in report["sources"]:
+        name = s["path"] or s["name"]
         if s["date_order_evidence"]:
-            line(f"{s['name']}: date order {s['date_order']} — {s['date_order_evidence']}")
+            line(f"{name}: date order {s['date_order']} — {s['date_order_evidence']}")
         if s["new_versions"]:
             line(
-                f"{s['name']}: {s['new_versions']} message(s) changed since an earlier "
+                f"{name}: {s['new_versions']} message(s) changed since an earlier "
                 "export; kept as new versions"
             )
         for d in s.get("chats_decided", []):
@@ -302,10 +380,9 @@ def ingest_report(report: dict[str, Any]) -> None:
                 "from another phone (times to the minute there): merged, both sources kept"
             )
         for n in s["notices"]:
-            chat = f" [{n['chat_key']}]" if n.get("chat_key") else ""
-            warning(f"{s['name']}{chat}: {n['message']}")
+            warning(n["message"])
         if s["error"]:
-            error(f"{s['name']}: {s['error']}")
+            error(s["error"])
     for skipped in report["skipped"]:
         line(f"skipped {skipped['path']}: {skipped['reason']}")
     t = report["totals"]
@@ -380,7 +457,7 @@ def _local_day(utc: str | None, zone: str) -> str:
 def chats(rows: list[dict[str, Any]], zone: str) -> None:
     table(
         f"Conversations (dates in {zone})",
-        ["id", "platform", "chat", "messages", "first", "last", "participants", "custodians"],
+        ["id", "platform", "chat", "msgs", "first", "last", "custodians"],
         [
             [
                 r["id"],
@@ -389,11 +466,11 @@ def chats(rows: list[dict[str, Any]], zone: str) -> None:
                 r["messages"],
                 _local_day(r["first"], zone),
                 _local_day(r["last"], zone),
-                ", ".join(r["participants"][:6]) + (" …" if len(r["participants"]) > 6 else ""),
                 ", ".join(r["custodians"]),
             ]
             for r in rows
         ],
+        keep=("id", "platform", "first", "last"),
     )
 
 
@@ -420,7 +497,8 @@ def search_result(result: dict[str, Any], offset: int) -> None:
         return
     t = Table(show_lines=False)
     for col in ("id", "sent", "chat", "sender", "kind", "snippet"):
-        t.add_column(col, overflow="fold")
+        # ids and times never wrap (an id is copied whole into `archiver show`)
+        t.add_column(col, overflow="fold", no_wrap=col in ("id", "sent", "kind"))
     for r in rows:
         t.add_row(
             str(r["id"]),
@@ -483,7 +561,7 @@ def transcript(shown: dict[str, Any]) -> None:
 def people(rows: list[dict[str, Any]]) -> None:
     table(
         "Participants",
-        ["person", "platform", "name", "key", "phone", "messages"],
+        ["person", "platform", "name", "key", "phone", "msgs"],
         [
             [
                 r["person"] or "",
@@ -495,6 +573,7 @@ def people(rows: list[dict[str, Any]]) -> None:
             ]
             for r in rows
         ],
+        keep=("platform", "key", "phone"),
     )
 
 
@@ -586,6 +665,7 @@ def policy_versions(rows: list[dict[str, Any]]) -> None:
             ]
             for r in rows
         ],
+        keep=("version", "loaded", "sha256"),
     )
 
 
@@ -621,22 +701,64 @@ def explanation(info: dict[str, Any]) -> None:
         line(f"    {m['rule']}: {m['why']}")
 
 
+def hold_scope_text(scope: dict[str, Any]) -> str:
+    """A hold's scope as an officer reads it: "chat Marcus Lee; sent from 2024-01-01"."""
+    parts = []
+    for key in ("custodian", "chat", "participant"):
+        if scope.get(key):
+            parts.append(f"{key} {', '.join(scope[key])}")
+    if scope.get("sent_after") or scope.get("sent_before"):
+        since = f" from {scope['sent_after']}" if scope.get("sent_after") else ""
+        until = f" before {scope['sent_before']}" if scope.get("sent_before") else ""
+        parts.append(f"sent{since}{until}")
+    if scope.get("query"):
+        parts.append(f"query {scope['query']}")
+    return "; ".join(parts) or "everything"
+
+
 def holds(rows: list[dict[str, Any]]) -> None:
     table(
         "Legal holds",
-        ["name", "matter", "active", "scope", "created", "released"],
+        ["name", "status", "matter", "scope", "created"],
         [
             [
                 r["name"],
+                "active" if r["active"] else "released",
                 r["matter"],
-                "yes" if r["active"] else "no",
-                "; ".join(f"{k}={v}" for k, v in r["scope"].items() if k != "tz") or "everything",
+                hold_scope_text(r["scope"]),
                 (r["created_at"] or "")[:10],
-                (r["released_at"] or "")[:10],
             ]
             for r in rows
         ],
+        keep=("name", "status", "created"),
     )
+
+
+def _when(at: str | None) -> str:
+    return "-" if not at else at[:16].replace("T", " ") + " UTC"
+
+
+def hold(info: dict[str, Any]) -> None:
+    """One hold, every value as an officer reads it."""
+    scope = info["scope"]
+    dated = scope.get("sent_after") or scope.get("sent_before")
+    zone = f" (days in {scope['tz']})" if dated else ""
+    released = "-"
+    if info["released_at"]:
+        released = (
+            f"{_when(info['released_at'])} by {info['released_by']}: {info['release_reason']}"
+        )
+    pairs = {
+        "Hold": f"{info['name']} ({'active' if info['active'] else 'released'})",
+        "Matter": info["matter"],
+        "Reason": info["reason"],
+        "Scope": hold_scope_text(scope) + zone,
+        "Created": f"{_when(info['created_at'])} by {info['created_by']}",
+        "Released": released,
+    }
+    if info["active"]:
+        pairs["Held now"] = f"{info['held_now']} message(s)"
+    key_value(pairs)
 
 
 def purge_report(report: dict[str, Any]) -> None:
@@ -713,14 +835,24 @@ def _pairs(values: dict[str, Any]) -> str:
 
 
 def audit_entries(rows: list[dict[str, Any]]) -> None:
-    """One block per entry, like `git log`: the header line, then args and details."""
+    """One block per entry, like `git log`: the header line, then args and details, each
+    line at most as wide as the output (cut with "…"; `audit --json` has everything)."""
+    width = console().width
+    was_cut = False
     for r in rows:
-        line(f"{r['seq']:>6}  {r['at']}  {r['user']}@{r['host']}  {r['action']}  {r['outcome']}")
+        who = f"{r['user']}@{r['host']}"
+        lines = [f"{r['seq']:>6}  {r['at']}  {who}  {r['action']}  {r['outcome']}"]
         if r["args"]:
-            line(f"        args:     {_pairs(r['args'])}")
+            lines.append(f"        args:     {_pairs(r['args'])}")
         if r["details"]:
-            line(f"        details:  {_pairs(r['details'])}")
+            lines.append(f"        details:  {_pairs(r['details'])}")
+        for text in lines:
+            shown = cut(" ".join(text.splitlines()), width)
+            was_cut = was_cut or shown != text
+            line(shown)
     line(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+    if was_cut:
+        line("Long lines were cut (…); `archiver audit --json` shows every entry in full.")
 
 
 AUDIT_CSV_COLUMNS = (

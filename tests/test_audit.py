@@ -173,7 +173,11 @@ def test_audit_lists_filters_and_prints_the_head(run: Run, ready: Path) -> None:
     first = rows[0]
     assert human[0] == (f"     1  {first['at']}  {first['user']}@{first['host']}  init  ok")
     assert human[1] == "        args:     archive_dir=archive  key_file=k.key  tz=UTC"
-    assert human[-1] == "1 entry"
+    assert human[-2:] == [
+        "1 entry",
+        "Long lines were cut (…); `archiver audit --json` shows every entry in full.",
+    ]
+    assert max(len(line) for line in human) <= 80
 
     csv_lines = run("audit", "--csv", **KEY).stdout.splitlines()
     assert csv_lines[0] == "seq,at,user,host,action,outcome,args,details,prev_hash,hash"

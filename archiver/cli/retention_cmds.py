@@ -290,7 +290,7 @@ def hold_show(
     if as_json:
         render.print_json(info)
     else:
-        render.key_value({k: v for k, v in info.items() if k != "warnings"})
+        render.hold(info)
     render.warnings_list(info["warnings"])
 
 
