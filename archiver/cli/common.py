@@ -115,7 +115,12 @@ class NewPath(click.Path):
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help='Print JSON for scripts; a failure too: {"error": ..., "exit_code": N}.',
+    )(func)
 
 
 def stdin_is_tty() -> bool:
