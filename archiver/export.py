@@ -30,6 +30,8 @@ from archiver.records import iter_records
 from archiver.store import check_zone
 
 FORMATS = ("jsonl", "csv")
+# progress(phase, done since the last call, total or None)
+Progress = Callable[[str, int, int | None], None]
 CSV_COLUMNS = (
     "id",
     "sent_at",
@@ -135,24 +137,31 @@ def export(
     *,
     query: str | None = None,
     tz: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Write the messages matching ``query`` (default: every message), oldest first."""
+    """Write the messages matching ``query`` (default: every message), oldest first;
+    ``progress("exporting", n, total)`` every thousand messages."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if out.exists():
         raise Refused(f"{out} already exists; choose a new file name for the export")
     store = archive.store
 
-    def everything() -> Iterator[int]:
-        return (int(r[0]) for r in store.execute("SELECT id FROM messages ORDER BY id"))
-
-    source: Callable[[], Iterator[int]] = everything
+    plan = None
     if query:
         plan = search.compile_query(store, query, check_zone(tz or archive.default_tz))
 
-        def source() -> Iterator[int]:
-            return search.matching_ids(store, plan)
+    def source() -> Iterator[int]:
+        if plan is None:
+            return (int(r[0]) for r in store.execute("SELECT id FROM messages ORDER BY id"))
+        return search.matching_ids(store, plan)
+
+    def total() -> int:
+        if plan is None:
+            return int(store.one("SELECT count(*) FROM messages"))
+        return search.count(store, plan)
+
+    expected = total() if progress else None
 
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     try:
@@ -167,10 +176,13 @@ def export(
             writer = _HashingWriter(raw)
 
             def counted() -> Iterator[dict[str, Any]]:
+                i = 0
                 for i, rec in enumerate(iter_records(store, source()), 1):
                     if progress and i % 1000 == 0:
-                        progress(1000)
+                        progress("exporting", 1000, expected)
                     yield rec
+                if progress:
+                    progress("exporting", i % 1000, expected)
 
             n = write_records(counted(), fmt, writer)  # type: ignore[arg-type]
             raw.flush()

@@ -32,7 +32,7 @@ from archiver.containers import Received, sha256_stream
 from archiver.errors import ArchiveBusy, ArchiverError, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
-from archiver.staging import Batch
+from archiver.staging import LINE, Batch
 from archiver.store import Store, check_zone
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
@@ -47,7 +47,9 @@ EVIDENCE_CHUNKS_PER_BATCH = 4
 # neither the fork nor locking others out.
 BIG_EXPORT_BYTES = 4 << 20
 
-Progress = Callable[[int], None]
+# progress(phase, done since the last call, total or None): the exports of the run, and
+# the lines of a big export's text.
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,10 @@ def ingest(
             "no export found in " + ", ".join(str(p) for p in paths) + "; give WhatsApp .txt/.zip "
             "exports or Telegram export folders (result.json / messages.html)"
         )
+    units = len(found.units)
     for path, kind in found.units:
+        if progress and units > 1:
+            progress("exports", 0, units)
         shown = shown_path(path, paths)
         source = SourceReport(name=path.name, origin=str(path), kind=kind, path=shown)
         report.sources.append(source)
@@ -160,6 +165,8 @@ def ingest(
                 outcome="error",
                 details={"source": source.name, "sha256": source.sha256, "error": str(exc)[:500]},
             )
+        if progress and units > 1:
+            progress("exports", 1, units)
     return report
 
 
@@ -319,14 +326,14 @@ def _write_unit(
         facts: dict[str, Any] = {}
         notices: list[dict[str, Any]] = []
         chats: list[Chat] = []
+        advance = _reading(unit, source.path or source.name, progress if big else None)
         with _gc_paused():
             for item in stream:
                 if isinstance(item, Batch):
                     writer.add_batch(item)
                     for _ in itertools.islice(evidence, EVIDENCE_CHUNKS_PER_BATCH):
                         pass
-                    if progress:
-                        progress(len(item.rows))
+                    advance(item)
                 elif isinstance(item, Chat):
                     writer.add_chat(item)
                     chats.append(item)
@@ -385,6 +392,34 @@ def _already_ingested(store: Store, source: SourceReport, counts: dict[str, Any]
     )
     source.existing = live
     source.previously_purged = int(counts.get("previously_purged", 0)) + max(0, held - live)
+
+
+def _reading(
+    unit: ExportUnit, label: str, progress: Progress | None
+) -> Callable[[Batch], None]:
+    """How far through a big export the parser is, for ``progress``: in lines of its text
+    file when it has one (messages carry their line), else in messages with no total.
+    The lines are counted first, only when progress is wanted."""
+    if progress is None:
+        return lambda batch: None
+    texts = [f for f in unit.files if f.name.lower().endswith((".txt", ".json", ".html"))]
+    if len(texts) != 1:
+        return lambda batch: progress(label, len(batch.rows), None)
+    total, last = 0, b"\n"
+    with closing(texts[0].open()) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            total, last = total + block.count(b"\n"), block[-1:]
+    total += last != b"\n"  # a last line without a line break
+    done = 0
+
+    def advance(batch: Batch) -> None:
+        nonlocal done
+        line = max((row[LINE] or 0 for row in batch.rows), default=0)
+        if line > done:
+            progress(label, line - done, total)
+            done = line
+
+    return advance
 
 
 def _insert_source(

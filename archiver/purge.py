@@ -45,7 +45,8 @@ TOMBSTONE_MERKLE_FORMAT = (
 # more than rewriting the whole index once: the rows are then deleted plainly and the
 # index is merged into fresh pages ('optimize'), the old pages zeroed by secure_delete.
 BULK_FTS_DELETE = 5000
-Progress = Callable[[int], None]
+# progress(phase, done since the last call, total or None)
+Progress = Callable[[str, int, int | None], None]
 
 
 class Candidates:
@@ -112,10 +113,11 @@ def make_plan(
     policy = ev.policy
     titles = {int(r[0]): r[1] or r[2] for r in store.execute("SELECT id, title, key FROM chats")}
     plan = PurgePlan(as_of, policy.version, ev.holds.names)
+    total = int(store.one("SELECT count(*) FROM messages")) if progress else None
     for facts in iter_facts(store):
         plan.examined += 1
         if progress and plan.examined % 10_000 == 0:
-            progress(10_000)
+            progress("examining", 10_000, total)
         rule = ev.due(facts, as_of)
         held_by = ev.holds.held_by(facts)
         if held_by:
@@ -127,6 +129,8 @@ def make_plan(
             plan.deletable.append((facts.id, rule))
             plan.by_rule[rule] += 1
             plan.by_chat[titles.get(facts.chat_id, str(facts.chat_id))] += 1
+    if progress:
+        progress("examining", plan.examined % 10_000, total)
     return plan
 
 
@@ -244,7 +248,7 @@ def execute(
         store.execute("PRAGMA secure_delete = ON")
         with store.transaction():
             evaluator = Evaluator(store, active_policy(store), archive.default_tz)
-            plan = make_plan(archive, as_of, evaluator=evaluator)
+            plan = make_plan(archive, as_of, progress, evaluator=evaluator)
             if plan.policy_version is None:
                 raise Refused(
                     "no retention policy is loaded; nothing can be purged "
@@ -301,7 +305,7 @@ def execute(
                     },
                 )
             if progress:
-                progress(min(BATCH, len(plan.deletable) - first))
+                progress("deleting", min(BATCH, len(plan.deletable) - first), len(plan.deletable))
         result = _certify(
             archive, purge_id, inv, certificate_dir, certificate=certificate, approval=approval
         )

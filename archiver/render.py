@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -157,23 +166,49 @@ def human_size(n: int) -> str:
     return f"{size:.1f} GiB"
 
 
+Advance = Callable[[str, int, int | None], None]
+
+
+def _ignore(phase: str, advance: int, total: int | None) -> None:
+    return None
+
+
+class _Rate(ProgressColumn):
+    """Items a second, over the run so far."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f}/s")
+
+
 @contextmanager
-def progress(description: str, total: int | None, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when ``enabled`` (a TTY and not --json); yields advance(n)."""
+def progress(enabled: bool) -> Iterator[Advance]:
+    """Progress bars on stderr when ``enabled`` (the CLI's choice: a terminal, no --json),
+    one per phase of the work: done of total, rate and time left. Yields
+    ``advance(phase, n, total)``; ``total`` may be None (unknown) or change."""
     if not enabled:
-        yield lambda n: None
+        yield _ignore
         return
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TimeElapsedColumn(),
+        _Rate(),
+        TimeRemainingColumn(),
         console=console(stderr=True),
         transient=True,
     )
+    tasks: dict[str, TaskID] = {}
+
+    def advance(phase: str, n: int, total: int | None) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(cut(phase, 30, keep_end=True), total=total)
+        elif total is not None:
+            bar.update(tasks[phase], total=total)
+        bar.advance(tasks[phase], n)
+
     with bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+        yield advance
 
 
 # --- archive ---------------------------------------------------------------------------
@@ -878,31 +913,6 @@ def audit_exported(report: dict[str, Any]) -> None:
     line(f"  signed by:    {report['key_fingerprint']}")
     line(f"  file sha256:  {report['sha256']}")
     line(f"Check it anywhere: archiver verify-signed {report['out']} --public-key PUBFILE")
-
-
-@contextmanager
-def verify_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """One bar per phase of `verify` on stderr when ``enabled``; yields advance(phase, n, total)."""
-    if not enabled:
-        yield lambda phase, n, total: None
-        return
-    bar = Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def advance(phase: str, n: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(phase, total=total)
-        bar.advance(tasks[phase], n)
-
-    with bar:
-        yield advance
 
 
 def verify_report(report: dict[str, Any]) -> None:

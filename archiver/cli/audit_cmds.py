@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -13,7 +12,14 @@ from archiver import audit as audit_lib
 from archiver import render
 from archiver import verify as verify_lib
 from archiver.archive import Archive
-from archiver.cli.common import NewPath, archive_options, json_option, open_for, with_archive
+from archiver.cli.common import (
+    NewPath,
+    archive_options,
+    json_option,
+    open_for,
+    show_progress,
+    with_archive,
+)
 from archiver.errors import DamageFound, InputError
 
 T = TypeVar("T")
@@ -203,8 +209,7 @@ def verify(
     """
 
     def action(archive, inv):  # type: ignore[no-untyped-def]
-        show = sys.stderr.isatty() and not as_json
-        with render.verify_progress(show) as progress:
+        with render.progress(show_progress(as_json)) as progress:
             return verify_lib.verify(archive, inv, head=expected, progress=progress)
 
     report = with_archive(ctx, archive_dir, key_file, action)

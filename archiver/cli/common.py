@@ -127,6 +127,12 @@ def stdin_is_tty() -> bool:
     return sys.stdin.isatty()
 
 
+def show_progress(as_json: bool = False) -> bool:
+    """Progress bars only for a person watching: both outputs a terminal, and no --json
+    (never in pipes, files or cron mail)."""
+    return not as_json and sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def unlock_secret(key_file: Path | None) -> Secret:
     """The secret that unlocks an archive, in the documented order."""
     if key_file is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -11,7 +10,13 @@ from archiver import chats as chats_lib
 from archiver import export as export_lib
 from archiver import ingest as ingest_lib
 from archiver import render
-from archiver.cli.common import NewPath, archive_options, json_option, with_archive
+from archiver.cli.common import (
+    NewPath,
+    archive_options,
+    json_option,
+    show_progress,
+    with_archive,
+)
 from archiver.parsers import PLATFORM_CHOICES
 
 
@@ -67,8 +72,7 @@ def ingest(
             date_order=date_order,  # type: ignore[arg-type]
             platform=platform,
         )
-        show = sys.stderr.isatty() and not as_json
-        with render.progress("Ingesting messages", None, show) as advance:
+        with render.progress(show_progress(as_json)) as advance:
             return ingest_lib.ingest(archive, list(paths), options, inv, advance)
 
     report = with_archive(ctx, archive_dir, key_file, action)
@@ -233,12 +237,11 @@ def export(
       archiver export 'custodian:dana@broker.example after:2024-01-01' --out prod-001.jsonl
       archiver export --format csv --out everything.csv
     """
-    report = with_archive(
-        ctx,
-        archive_dir,
-        key_file,
-        lambda a, inv: export_lib.export(a, out, fmt, inv, query=query, tz=tz),
-    )
+    def action(archive, inv):  # type: ignore[no-untyped-def]
+        with render.progress(show_progress(as_json)) as advance:
+            return export_lib.export(archive, out, fmt, inv, query=query, tz=tz, progress=advance)
+
+    report = with_archive(ctx, archive_dir, key_file, action)
     if as_json:
         render.print_json(report)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +13,13 @@ from archiver import purge as purge_lib
 from archiver import retention as retention_lib
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
-from archiver.cli.common import NewPath, archive_options, json_option, with_archive
+from archiver.cli.common import (
+    NewPath,
+    archive_options,
+    json_option,
+    show_progress,
+    with_archive,
+)
 from archiver.store import parse_moment
 
 
@@ -377,11 +382,10 @@ def purge(
     """
     if certificate is not None and certificate_dir is not None:
         raise click.UsageError("give --certificate or --certificate-dir, not both")
-    show = sys.stderr.isatty() and not as_json
 
     def action(a: Archive, inv: Invocation) -> dict[str, object]:
         when = parse_as_of(as_of, a, inv)
-        with render.progress("Purging" if execute else "Evaluating", None, show) as advance:
+        with render.progress(show_progress(as_json)) as advance:
             if execute:
                 return approvals.execute_purge(
                     a,
