@@ -230,3 +230,25 @@ def test_two_ingests_a_search_loop_a_purge_and_a_hold_in_parallel(
     shown = call(tmp_path, "hold", "show", "h1", "--json")
     assert json.loads(shown.stdout)["held_now"] == big + small
     assert call(tmp_path, "verify").returncode == 0
+
+
+def test_every_command_that_opens_the_archive_takes_wait() -> None:
+    import click
+
+    from archiver.cli import cli
+    from archiver.cli.reference import command_paths
+
+    opening, waiting = set(), set()
+    for path in command_paths():
+        command: click.Command = cli
+        for name in path:
+            assert isinstance(command, click.Group)
+            command = command.commands[name]
+        names = {p.name for p in command.params}
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
+        if "archive_dir" in names and path != ("init",):
+            opening.add(" ".join(path))
+            if "--wait" in options:
+                waiting.add(" ".join(path))
+    assert len(opening) >= 25
+    assert opening == waiting
