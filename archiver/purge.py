@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -358,16 +359,31 @@ def purge_lock(archive: Archive) -> Iterator[None]:
     path = archive.path / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ArchiveBusy(
-                f"another `archiver purge --execute` is running on {archive.path}; "
-                "run this again when it has finished"
-            ) from None
+        if not _try_lock(fd):
+            waiting = archive.store.waiting
+            with waiting.report(waiting.seconds):
+                # As long as the command may wait (--wait), looking again 5 times a second.
+                for _ in range(int(waiting.seconds * 5)):
+                    time.sleep(0.2)
+                    if _try_lock(fd):
+                        break
+                else:
+                    raise ArchiveBusy(
+                        f"another `archiver purge --execute` is running on {archive.path} "
+                        f"(waited {waiting.seconds:g} s); run this again when it has finished, "
+                        "or give --wait SECONDS to wait longer"
+                    )
         yield
     finally:
         os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _certify(
