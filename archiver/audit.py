@@ -107,14 +107,14 @@ DATA_FIELDS = frozenset(
     {
         # people and their conversations
         "custodian", "custodians", "participant", "participants", "person", "names",
-        "sender", "chat", "chats", "phone", "email",
+        "sender", "chat", "chats", "new_chat", "title", "phone", "email",
         # holds and matters
         "name", "hold", "holds", "holds_checked", "matter",
         # what was looked for, what was written, what went wrong (messages name files)
         "query", "reason", "release_reason", "description", "label", "message", "first",
         # files and folders
         "source", "file", "path", "paths", "out", "dest", "destination", "archive_dir",
-        "key_file", "certificate", "recovery_key_out", "public_key",
+        "key_file", "certificate", "certificate_dir", "recovery_key_out", "public_key",
     }
 )  # fmt: skip
 # Operational: how the archive was used. Times, dates and zones; counts and limits;
@@ -130,7 +130,7 @@ OPERATIONAL_FIELDS = frozenset(
         "previous_version", "policy_version", "schema_version", "merkle_format", "sort",
         "fmt", "format", "platform", "date_order", "kind", "action", "expected", "head",
         "expected_head", "verified_head", "audit_head", "rule", "policy", "citation",
-        "basis", "retain", "then", "delete_after", "org_wide",
+        "basis", "retain", "then", "delete_after", "org_wide", "rules",
     }
 )  # fmt: skip
 # Hashes and ids (kept): these names, and names with these endings.

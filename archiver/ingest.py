@@ -82,6 +82,7 @@ class SourceReport(WriteCounts):
     date_order: str | None = None
     date_order_evidence: str | None = None
     notices: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the notices, naming the export once
     chats_decided: list[dict[str, Any]] = field(default_factory=list)
     merkle_root: str | None = None
     error: str | None = None
@@ -570,7 +571,8 @@ def _fill_report(
     source.date_order = facts.get("date_order")
     source.date_order_evidence = facts.get("date_order_evidence")
     where = Path(source.origin)
-    source.notices = [n | {"message": located(n["message"], source.path, where)} for n in notices]
+    source.notices = notices
+    source.warnings = [located(n["message"], source.path, where) for n in notices]
 
 
 def _counts(source: SourceReport) -> dict[str, int]:

@@ -414,8 +414,8 @@ def ingest_report(report: dict[str, Any]) -> None:
                 f"{s['name']}: {s['cross_device']} message(s) are the same messages exported "
                 "from another phone (times to the minute there): merged, both sources kept"
             )
-        for n in s["notices"]:
-            warning(n["message"])
+        for text in s["warnings"]:
+            warning(text)
         if s["error"]:
             error(s["error"])
     for skipped in report["skipped"]:

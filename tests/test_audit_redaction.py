@@ -66,7 +66,22 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ("audit", "export", "--out", "plain.json"),
         ("audit", "export", "--out", "redacted.json", "--redact"),
     ]  # fmt: skip
-    for step in steps:
+    for step in steps[:4]:
+        result = run(*step)
+        assert result.exit_code == 0, (step, result.output)
+    ids = {c["chat"]: str(c["id"]) for c in json.loads(run("chats", "--json").stdout)}
+    marcus, nordlicht = ids["Marcus Lee"], ids["Projekt Nordlicht"]
+    source = next(
+        str(e["details"]["source_id"])
+        for e in json.loads(run("audit", "--json").stdout)
+        if e["details"].get("source") == "WhatsApp Chat - Projekt Nordlicht.zip"
+    )
+    for step in [
+        ("chats", "merge", marcus, nordlicht, "--reason", "Nordlicht is Marcus's"),
+        ("chats", "split", marcus, "--source", source, "--title", "Projekt Nordlicht",
+         "--reason", "not Marcus's after all"),
+        *steps[4:],
+    ]:  # fmt: skip
         result = run(*step)
         assert result.exit_code == 0, (step, result.output)
     assert run("ingest", "junk").exit_code == 1  # a failure: its message names the file
@@ -111,7 +126,7 @@ def test_no_name_query_text_or_file_name_survives(trail: dict[str, Any]) -> None
         "harlow-terms", "Harlow", "price guarantee", "kaufpreis", "Jana", "from:Sam",
         "Dana's laptop", "dana-laptop.key", "production-harlow", "backup-harlow",
         "sample_exports", "WhatsApp Chat", "ChatExport", "retention_policies", "k.key",
-        "Nobody", "Family*", "@broker.example",
+        "Nobody", "Family*", "@broker.example", "Nordlicht", "Marcus's",
     ]  # fmt: skip
     assert [s for s in secrets if s and s in text] == []
 

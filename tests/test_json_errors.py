@@ -44,9 +44,9 @@ def json_failure(result: Result, exit_code: int) -> str:
         (("search", "--json"), 2, "Missing argument 'QUERY'."),
         (("chats", "--json", "--bogus"), 2, "No such option '--bogus'."),
         (("nosuch", "--json"), 2, "No such command 'nosuch'."),
-        (("search", "x", "--json", "--csv"), 2, "choose one of --json, --csv, --ids"),
-        (("search", "--limit", "-1", "x", "--json"), 2,
-         "Invalid value for '--limit': -1 is not in the range x>=0."),
+        (("search", "x", "--json", "--csv"), 2, "choose one of --json, --csv, --ids, --count"),
+        (("search", "--offset", "-1", "x", "--json"), 2,
+         "Invalid value for '--offset': -1 is not in the range x>=0."),
         (("status", "--json", "--archive", "elsewhere"), 1,
          "no archive at elsewhere (no archive.db); create one with `archiver init`, or point "
          "--archive / ARCHIVER_ARCHIVE at an existing one"),

@@ -31,8 +31,9 @@ OUTPUTS = [
     (("key", "add-keyfile", "{}"), "PATH"),
     (("purge", "--execute", "--certificate", "{}"), "--certificate"),
 ]  # fmt: skip
-# Every other path the command line takes is read, not created.
-INPUTS = {"archive_dir", "key_file", "paths", "file", "public_key"}
+# Every other path the command line takes is read, not created, or (purge
+# --certificate-dir) an existing folder the command checks itself before it starts.
+INPUTS = {"archive_dir", "key_file", "paths", "file", "public_key", "certificate_dir"}
 
 
 def params() -> Iterator[tuple[str, click.Parameter]]:
@@ -130,4 +131,13 @@ def test_the_library_refuses_a_missing_folder_clearly(archive: Archive, tmp_path
     assert str(caught.value) == (
         f"cannot write the export {out}: No such file or directory (does its folder exist "
         "and may you write there?)"
+    )
+
+
+def test_a_missing_certificate_folder_is_refused_before_the_purge(run: Run, ready: None) -> None:
+    result = run("purge", "--execute", "--certificate-dir", "missing/dir", **KEY)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: --certificate-dir missing/dir is not a directory; create it first "
+        "(mkdir -m 700 missing/dir)\n"
     )
