@@ -131,6 +131,9 @@ OPERATIONAL_FIELDS = frozenset(
         "fmt", "format", "platform", "date_order", "kind", "action", "expected", "head",
         "expected_head", "verified_head", "audit_head", "rule", "policy", "citation",
         "basis", "retain", "then", "delete_after", "org_wide", "rules",
+        # key slots and four-eyes approvals: who (the operator, as in every entry), with
+        # which slot and role, for which command, in which state
+        "role", "slot", "user", "host", "command", "state",
     }
 )  # fmt: skip
 # Hashes and ids (kept): these names, and names with these endings.
@@ -154,6 +157,8 @@ def field_meaning(action: str, key: str, parent: str | None) -> str | None:
     if context:
         return context
     if key in ID_FIELDS or key.endswith(ID_SUFFIXES) or key == "rewrapped_slots":
+        return "kept"
+    if key.endswith("_at"):  # a time
         return "kept"
     if key == "error":  # an exception's class name, or (older entries) its message
         return "error"

@@ -38,13 +38,22 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (folder / "junk" / "WhatsApp Chat with Nobody.txt").write_bytes(b"\x00\x01 no chat here\n")
     runner = CliRunner()
 
-    def run(*args: str) -> Result:
+    # Built once for the module, so outside the per-test isolation: the environment is
+    # set here in full.
+    clean: dict[str, str | None] = {
+        name: None
+        for name in ("ARCHIVER_PASSPHRASE", "ARCHIVER_RECOVERY_KEY", "ARCHIVER_NEW_PASSPHRASE",
+                     "ARCHIVER_WAIT", "TZ")
+    }  # fmt: skip
+
+    def run(*args: str, key: str = "k.key") -> Result:
         import os
 
         cwd = os.getcwd()
         os.chdir(folder)
+        env = clean | {"ARCHIVER_ARCHIVE": "archive", "ARCHIVER_KEY_FILE": key}
         try:
-            return runner.invoke(cli, list(args), env={**KEY, "ARCHIVER_DEBUG": "1"})
+            return runner.invoke(cli, list(args), env=env | {"ARCHIVER_DEBUG": "1"})
         finally:
             os.chdir(cwd)
 
@@ -60,8 +69,12 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ("purge", "--as-of", "2028-01-01", "--execute", "--allow-future"),
         ("hold", "release", "harlow-terms", "--reason", "settled with Harlow"),
         ("export", "from:Sam", "--out", "production-harlow.jsonl"),
-        ("key", "add-keyfile", "dana-laptop.key", "--label", "Dana's laptop"),
+        ("key", "add-keyfile", "dana-laptop.key", "--role", "ingest", "--label", "Dana's laptop"),
         ("backup", "backup-harlow"),
+        ("key", "add-keyfile", "officer-two.key", "--role", "admin", "--label", "Officer Two"),
+        ("settings", "four-eyes", "on", "--purge-threshold", "5"),
+        ("hold", "create", "harlow-appeal", "--matter", "Harlow appeal", "--reason", "appeal",
+         "--chat", "Marcus Lee"),
         ("verify",),
         ("audit", "export", "--out", "plain.json"),
         ("audit", "export", "--out", "redacted.json", "--redact"),
@@ -85,6 +98,9 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         result = run(*step)
         assert result.exit_code == 0, (step, result.output)
     assert run("ingest", "junk").exit_code == 1  # a failure: its message names the file
+    pending = run("hold", "release", "harlow-appeal", "--reason", "Harlow's appeal withdrawn")
+    assert pending.exit_code == 7, pending.output  # four-eyes: filed for a second admin
+    assert run("approve", "1", key="officer-two.key").exit_code == 0
     assert run("audit", "export", "--out", "redacted2.json", "--redact").exit_code == 0
     secret = Secret("keyfile", (folder / "k.key").read_bytes(), "t")
     archive = open_archive(folder / "archive", secret)
@@ -126,7 +142,8 @@ def test_no_name_query_text_or_file_name_survives(trail: dict[str, Any]) -> None
         "harlow-terms", "Harlow", "price guarantee", "kaufpreis", "Jana", "from:Sam",
         "Dana's laptop", "dana-laptop.key", "production-harlow", "backup-harlow",
         "sample_exports", "WhatsApp Chat", "ChatExport", "retention_policies", "k.key",
-        "Nobody", "Family*", "@broker.example", "Nordlicht", "Marcus's",
+        "Nobody", "Family*", "@broker.example", "Nordlicht", "Marcus's", "Officer Two",
+        "officer-two",
     ]  # fmt: skip
     assert [s for s in secrets if s and s in text] == []
 

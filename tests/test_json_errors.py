@@ -117,3 +117,15 @@ def test_verify_finding_damage_adds_the_error_to_its_report(
 )
 def test_json_is_recognised_only_as_an_option(args: list[str], wanted: bool) -> None:
     assert json_requested(args) is wanted
+
+
+def test_a_request_filed_for_approval_under_json(run: Run, ready: Path) -> None:
+    assert run("settings", "four-eyes", "on", **KEY).exit_code == 0
+    made = run("hold", "create", "h1", "--matter", "M", "--reason", "R", "--chat", "Desk", **KEY)
+    assert made.exit_code == 0, made.output
+    result = run("hold", "release", "h1", "--reason", "closed", "--json", **KEY)
+    assert result.exit_code == 7
+    assert result.stderr == ""
+    doc = json.loads(result.stdout)
+    assert (doc["request_id"], doc["exit_code"]) == (1, 7)
+    assert doc["pending"].startswith("four-eyes is on: releasing hold 'h1'")
