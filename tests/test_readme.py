@@ -35,7 +35,13 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 ARCHIVER_LINE = re.compile(r"^(?:\w+=\S+\s+)*archiver\b")
 EXPECTED_EXIT = re.compile(r"#\s*exit (\d+)\s*$")
 SYSTEM_PATHS = re.compile(r"(?<![\w./~-])/(etc|var|srv|media|mnt)(?=/)")
-SYSTEM_FOLDERS = ("etc/archiver", "var/log/archiver", "media/usb", "mnt/backups", "srv")
+SYSTEM_FOLDERS = (
+    "etc/archiver",
+    "var/log/archiver/certificates",
+    "media/usb",
+    "mnt/backups",
+    "srv",
+)
 
 
 @dataclass(frozen=True)
