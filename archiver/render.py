@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from rich.console import Console
+from rich.padding import Padding
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -530,20 +531,18 @@ def search_result(result: dict[str, Any], offset: int) -> None:
     line(f"{total} message(s) match {result['query']!r} (showing {shown}; times in {result['tz']})")
     if not rows:
         return
-    t = Table(show_lines=False)
-    for col in ("id", "sent", "chat", "sender", "kind", "snippet"):
-        # ids and times never wrap (an id is copied whole into `archiver show`)
-        t.add_column(col, overflow="fold", no_wrap=col in ("id", "sent", "kind"))
+    out = console()
+    # A hit is two lines, so that it fits any width: the id whole (it goes into
+    # `archiver show`), the time, where and who (cut with … if need be); then the snippet,
+    # indented and wrapped.
     for r in rows:
-        t.add_row(
-            str(r["id"]),
-            _local(r["sent_at_local"]),
-            r["chat"] or "",
-            r["sender"] or "",
-            r["kind"],
-            _highlighted(r.get("snippet", r["text"]), r.get("highlights", [])),
+        head = f"{r['id']}  {_local(r['sent_at_local'])}  "
+        where = " · ".join(
+            v for v in (r["chat"], r["sender"], None if r["kind"] == "text" else r["kind"]) if v
         )
-    console().print(t)
+        line(head + cut(where, max(out.width - cell_len(head), MIN_CUT)))
+        snippet = _highlighted(r.get("snippet", r["text"]), r.get("highlights", []))
+        out.print(Padding(snippet, (0, 0, 0, 4), expand=False), soft_wrap=False)
     rest = total - offset - len(rows)
     if rest > 0:
         line(

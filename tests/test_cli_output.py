@@ -216,3 +216,14 @@ def test_a_telegram_full_account_export_shows_a_row_per_chat(run: Run, tmp_path:
     ]
     chats = json.loads(run("chats", "--json", **KEY).stdout)
     assert "Saved Messages" in [c["chat"] for c in chats]
+
+
+def test_search_hits_fit_80_columns_with_their_ids_whole(run: Run, demo: Path) -> None:
+    query = "price* OR mandate OR kaufpreis OR consulta"
+    hits = json.loads(run("search", query, "--json", **KEY).stdout)["results"]
+    lines = run("search", query, **KEY).stdout.splitlines()[1:]
+    assert widest("\n".join(lines)) <= 80
+    heads = [line for line in lines if not line.startswith("    ")]
+    assert [h.split("  ")[0] for h in heads] == [str(h["id"]) for h in hits]
+    assert heads[0].endswith("Projekt Nordlicht · Dr. Jana Keller")
+    assert lines[1] == "    Kaufpreis 48,5 Mio. EUR plus Earn-out, Exklusivität bis 31.05…"
