@@ -141,9 +141,9 @@ def ingest(
             "exports or Telegram export folders (result.json / messages.html)"
         )
     units = len(found.units)
+    if progress and units > 1:
+        progress("exports", 0, units)
     for path, kind in found.units:
-        if progress and units > 1:
-            progress("exports", 0, units)
         shown = shown_path(path, paths)
         source = SourceReport(name=path.name, origin=str(path), kind=kind, path=shown)
         report.sources.append(source)
@@ -154,7 +154,7 @@ def ingest(
             # The next export would wait for the same command: stop here, loudly.
             done = sum(s.status in ("ingested", "already-ingested") for s in report.sources)
             raise ArchiveBusy(
-                f"{exc}. {done} of {len(found.units)} export(s) were ingested before; "
+                f"{exc}. {done} of {units} export(s) were ingested before; "
                 "running the same ingest again skips them"
             ) from None
         except ArchiverError as exc:
