@@ -45,6 +45,10 @@ class ArchiveBusy(ArchiverError):
     exit_code = 75
 
 
+class WriteFailed(ArchiverError):
+    """The disk refused a write (full, over a quota, failing); the transaction was undone."""
+
+
 class NotFound(ArchiverError):
     """A message, slot, hold or policy id does not exist."""
 

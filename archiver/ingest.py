@@ -9,7 +9,11 @@ For every export unit found under the given paths:
    links, attachments), record provenance (custodian, operator, parser and version,
    options, time zone, counts, date-order evidence, notices) and the Merkle root of the
    fingerprints it added, and append the audit entry. A failure rolls all of it back and
-   leaves an audit entry saying so; other units carry on.
+   leaves an audit entry saying so; other units carry on, whatever the failure (a damaged
+   zip, a full disk, even a bug), except damage to the archive itself, which stops the
+   run (``DamageFound``, exit 4).
+
+A chat export found inside another export is reported, not ingested (``inner``).
 """
 
 from __future__ import annotations
@@ -25,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver import auditlog, blobs, containers, identity, parsers, pipeline
+from archiver import auditlog, blobs, containers, identity, inner, parsers, pipeline
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
-from archiver.errors import ArchiveBusy, ArchiverError, InputError
+from archiver.errors import ArchiveBusy, ArchiverError, DamageFound, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
 from archiver.staging import LINE, Batch
-from archiver.store import Store, check_zone
+from archiver.store import Store, check_zone, is_damage
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
 BATCH = 5000
@@ -88,6 +92,8 @@ class SourceReport(WriteCounts):
     error: str | None = None
     # An export of several chats (a Telegram full-account export): counts per chat.
     per_chat: list[dict[str, Any]] = field(default_factory=list)
+    # zips inside this export that hold a chat export, or could not be examined safely
+    not_ingested: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -95,12 +101,26 @@ class SourceReport(WriteCounts):
 
 @dataclass
 class IngestReport:
+    """What one run did. ``skipped``: files that are not exports. ``not_ingested``: what
+    may hold a chat and was not ingested (a folder that cannot be read, a chat export
+    inside another export); ``unexpected``: exceptions that were bugs, kept for the CLI
+    to re-raise when debugging (each also failed its export)."""
+
     sources: list[SourceReport] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    unreadable: list[dict[str, str]] = field(default_factory=list)
+    unexpected: list[Exception] = field(default_factory=list)
 
     @property
     def failed(self) -> list[SourceReport]:
         return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def not_ingested(self) -> list[dict[str, str]]:
+        found = [
+            {"path": n["path"], "reason": n["reason"]} for s in self.sources for n in s.not_ingested
+        ]
+        return self.unreadable + found
 
     def as_dict(self) -> dict[str, Any]:
         totals = {
@@ -117,6 +137,7 @@ class IngestReport:
         return {
             "sources": [s.as_dict() for s in self.sources],
             "skipped": self.skipped,
+            "not_ingested": self.not_ingested,
             "totals": totals,
             "failed": len(self.failed),
         }
@@ -133,19 +154,25 @@ def ingest(
     check_zone(options.tz)
     found = containers.discover(paths)
     report = IngestReport(
-        skipped=[{"path": shown_path(p, paths), "reason": r} for p, r in found.skipped]
+        skipped=[{"path": shown_path(p, paths), "reason": r} for p, r in found.skipped],
+        unreadable=[{"path": shown_path(p, paths), "reason": r} for p, r in found.unreadable],
     )
-    if not found.units:
+    if not found.units and not found.unreadable:
+        skipped = "".join(f"; skipped {p}: {r}" for p, r in found.skipped[:5])
+        if len(found.skipped) > 5:
+            skipped += f"; and {len(found.skipped) - 5} more skipped"
         raise InputError(
             "no export found in " + ", ".join(str(p) for p in paths) + "; give WhatsApp .txt/.zip "
-            "exports or Telegram export folders (result.json / messages.html)"
+            "exports or Telegram export folders (result.json / messages.html)" + skipped
         )
     units = len(found.units)
     if progress and units > 1:
         progress("exports", 0, units)
     for path, kind in found.units:
         shown = shown_path(path, paths)
-        source = SourceReport(name=path.name, origin=str(path), kind=kind, path=shown)
+        source = SourceReport(
+            name=path.name, origin=str(path), kind=kind, path=shown, custodian=options.custodian
+        )
         report.sources.append(source)
         try:
             with containers.open_unit(path, kind) as received:
@@ -157,17 +184,26 @@ def ingest(
                 f"{exc}. {done} of {units} export(s) were ingested before; "
                 "running the same ingest again skips them"
             ) from None
+        except DamageFound:
+            raise  # the archive is damaged, not this export: stop (exit 4)
         except ArchiverError as exc:
-            source.status = "failed"
-            source.error = located(str(exc), shown, path)
-            auditlog.append(
+            _failed(archive.store, inv, source, located(str(exc), shown, path))
+        except Exception as exc:  # a bug: it must not cost the other exports their ingest
+            if is_damage(exc):
+                raise
+            report.unexpected.append(exc)
+            _failed(
                 archive.store,
                 inv,
-                outcome="error",
-                details={"source": source.name, "sha256": source.sha256, "error": str(exc)[:500]},
+                source,
+                f"unexpected {type(exc).__name__}: {exc}. Nothing from this export was kept. "
+                "This is a bug in archiver; re-run with ARCHIVER_DEBUG=1 for details and "
+                "report it",
             )
         if progress and units > 1:
             progress("exports", 1, units)
+    for source in report.sources:  # given in the same run after the export holding it
+        source.not_ingested = inner.still_not_ingested(archive.store, source.not_ingested)
     return report
 
 
@@ -193,6 +229,18 @@ def located(message: str, shown: str, path: Path) -> str:
     if text.startswith(name) and text[len(name) : len(name) + 1] in (":", "!", " ", ""):
         return shown + text[len(name) :]
     return f"{shown}: {text}"
+
+
+def _failed(store: Store, inv: Invocation, source: SourceReport, message: str) -> None:
+    """Mark an export failed (its transaction already rolled back) and audit that. When
+    even the audit entry cannot be written (a full disk), the report says so."""
+    source.status = "failed"
+    source.error = message
+    details = {"source": source.name, "sha256": source.sha256, "error": message[:500]}
+    try:
+        auditlog.append(store, inv, outcome="error", details=details)
+    except Exception as exc:  # reported in the summary; the run goes on
+        source.error += f" (this failure could not be written to the audit log either: {exc})"
 
 
 def _digest(received: Received) -> tuple[str, int, list[dict[str, Any]]]:
@@ -248,7 +296,7 @@ def _ingest_unit(
 ) -> None:
     store = archive.store
     unit = received.unit
-    parser = parsers.detect(unit, options.platform)
+    parser = _detect(unit, options.platform)
     source.platform, source.parser = parser.platform, parser.name
     source.custodian, source.tz = options.custodian, options.tz
     parse_options = ParseOptions(
@@ -262,6 +310,22 @@ def _ingest_unit(
     stream: pipeline.Stream = pipeline.start(job) if big else pipeline.parse_staged(job)
     with closing(stream):
         _write_unit(archive, received, parser, stream, options, inv, source, key, big, progress)
+
+
+def _detect(unit: ExportUnit, platform: str) -> Parser:
+    """The unit's parser; a zip that only bundles other zips says how to ingest them."""
+    try:
+        return parsers.detect(unit, platform)
+    except InputError as exc:
+        zips = [f.path for f in unit.files if f.name.lower().endswith(".zip")]
+        if not zips:
+            raise
+        listed = ", ".join(repr(z) for z in zips[:3]) + (" …" if len(zips) > 3 else "")
+        raise InputError(
+            f"{exc} It holds {len(zips)} zip file(s) ({listed}), which are not opened as "
+            "exports: extract it and ingest the extracted folder, so that each export in it "
+            "is ingested (and kept as evidence) on its own"
+        ) from None
 
 
 def _write_unit(
@@ -280,6 +344,8 @@ def _write_unit(
     unit = received.unit
     sha, size, members = _digest(received)
     source.sha256 = sha
+    source.not_ingested = inner.not_ingested(store, received, members)
+    reported = inner.audit_detail(source.not_ingested)
     now_dt = inv.now()
     now = int(now_dt.timestamp())
     with store.bulk(exclusive=big):
@@ -292,17 +358,14 @@ def _write_unit(
             source.status = "already-ingested"
             source.source_id = int(earlier[0])
             _already_ingested(store, source, json.loads(earlier[1]))
-            auditlog.append(
-                store,
-                inv,
-                details={
-                    "source": source.name,
-                    "sha256": sha,
-                    "outcome": "already-ingested",
-                    "archived": source.existing,
-                    "previously_purged": source.previously_purged,
-                },
-            )
+            details = {
+                "source": source.name,
+                "sha256": sha,
+                "outcome": "already-ingested",
+                "archived": source.existing,
+                "previously_purged": source.previously_purged,
+            }
+            auditlog.append(store, inv, details=details | reported)
             return
         # The original is stored a few chunks per batch of messages, so the parser child
         # is not left waiting while hundreds of megabytes are encrypted; the blob's row
@@ -374,7 +437,8 @@ def _write_unit(
                 "counts": _counts(source),
                 "merkle_root": source.merkle_root,
                 "merkle_format": identity.MERKLE_FORMAT,
-            },
+            }
+            | reported,
         )
 
 

@@ -10,18 +10,26 @@ in memory, so a slow writer simply blocks the parser. Records arrive in exactly 
 parser's order; an exception in the child is re-raised in the caller; a caller that
 stops early stops the child.
 
+The child never outlives the caller, even one killed with SIGKILL (which runs no clean-up
+code): on Linux the kernel kills it with its parent (``PR_SET_PDEATHSIG``); everywhere,
+a thread of the child waits on a pipe whose only writer is the caller and ends the child
+when it reads end-of-file, which the kernel delivers as soon as the caller is gone.
+
 Where ``fork`` is unavailable the same generator runs in a thread instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import marshal
 import multiprocessing
 import os
 import pickle
 import queue
+import signal
+import sys
 import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -58,10 +66,45 @@ def parse_staged(job: Job) -> Generator[Item, None, None]:
         yield from stager.batches(parser.parse(received.unit, job.options), job.batch)
 
 
-def _child(conn: Connection, inherited: Connection, job: Job) -> None:
-    # Close the copy of the read end that fork gave us: if the parent dies, our next
-    # write then fails (EPIPE) and we exit instead of waiting forever.
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with(parent: int, lifeline: int) -> None:
+    """End this (child) process as soon as ``parent`` is gone, wherever its parser is (a
+    write to the gone parent would only fail at the next batch): the kernel's parent-death
+    signal where there is one, and everywhere a thread that blocks reading ``lifeline``, a
+    pipe whose write end only the parent holds; end-of-file means the parent closed it
+    or died."""
+    _kill_with_parent()
+    if os.getppid() != parent:  # it died before the request above was made
+        os._exit(1)
+
+    def wait_for_eof() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(lifeline, 1):
+                pass
+        os._exit(1)
+
+    threading.Thread(target=wait_for_eof, name="archiver-lifeline", daemon=True).start()
+
+
+def _kill_with_parent() -> None:
+    """Linux: ask the kernel for SIGKILL when the parent dies (strictly: when the parent's
+    thread that forked us ends, so ``start`` is called from the thread that reads the
+    stream)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _child(
+    conn: Connection, inherited: Connection, lifeline: tuple[int, int], parent: int, job: Job
+) -> None:
+    # Close the copies of the parent's ends that fork gave us: if the parent dies, our
+    # next write fails (EPIPE) and the lifeline reads end-of-file.
     inherited.close()
+    os.close(lifeline[1])
+    _die_with(parent, lifeline[0])
     # Millions of short-lived objects and no cycles worth collecting: the cyclic GC
     # only slows the parser down (measured: a third of the child's time on Telegram).
     gc.disable()
@@ -154,9 +197,13 @@ class InChild:
         ctx = multiprocessing.get_context("fork")
         self._receiver, sender = ctx.Pipe(duplex=False)
         _widen(sender)
-        self._proc = ctx.Process(target=_child, args=(sender, self._receiver, job), daemon=True)
+        lifeline = os.pipe()  # never written: its end-of-file tells the child we are gone
+        args = (sender, self._receiver, lifeline, os.getpid(), job)
+        self._proc = ctx.Process(target=_child, args=args, daemon=True)
         self._proc.start()
         sender.close()
+        os.close(lifeline[0])
+        self._lifeline = lifeline[1]
         self._items = InBackground(_received(self._receiver, self._proc, job.origin), AHEAD)
 
     def __iter__(self) -> InBackground:
@@ -169,6 +216,9 @@ class InChild:
         self._items.close()
         self._receiver.close()
         self._proc.join()
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
 
 
 AHEAD = 4

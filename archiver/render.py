@@ -2,11 +2,21 @@
 
 Commands hand plain data (dicts, lists) to these functions. ``--json`` output goes
 through ``print_json`` so scripts get stable, parseable documents.
+
+Chat titles, sender names, file names, custodians and error messages come from the
+exports and the operator, so anything may be in them. Nothing is written to the terminal
+as markup or raw control characters: every line goes through ``line``/``error``/
+``warning`` and every table cell is a ``rich.text.Text`` (never parsed as markup), and
+all of them show control characters (C0, DEL, C1 such as ESC, and line separators) as
+visible escapes (``\\x1b``, ``\\n``) via ``safe``. A sender named ``Ann[/bold]`` prints as
+written; an escape sequence never reaches the terminal; a newline in a title cannot
+start a fake line or table row. ``--json`` keeps the exact text (JSON-escaped).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,19 +54,52 @@ def console(stderr: bool = False) -> Console:
     return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
+# What a terminal acts on instead of showing: C0 controls (ESC starts ANSI and OSC
+# sequences; CR, BS, LF and TAB move the cursor, and rich breaks a table cell at a TAB),
+# DEL, C1 controls (U+009B is CSI, U+009D OSC on some terminals), and the Unicode line and
+# paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Characters JSON leaves raw that a terminal may act on (json.dumps escapes C0 itself).
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def safe(text: str) -> str:
+    """``text`` with every control character shown as an escape (ESC as ``\\x1b``, a
+    newline as ``\\n``): what may be written to a terminal as one line."""
+    return _CONTROL.sub(_visible, text)
+
+
+def cell(value: Any) -> Text:
+    """A table cell: data as plain text (never rich markup), control characters escaped."""
+    return Text("" if value is None else safe(str(value)))
+
+
+def _json(data: Any, indent: int | None = None) -> str:
+    """``data`` as JSON text with the exact strings, escaping what a terminal acts on."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=str)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(_json(data, indent=2) + "\n")
 
 
 def json_document(head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
     """The JSON document ``{**head, key: [items...]}``, written item by item so that memory
     does not grow with the number of items: laid out like ``print_json``, except that each
     item is one compact line (the C encoder is many times faster than an indented dump)."""
-    opening = json.dumps({**head, key: []}, indent=2, ensure_ascii=False, default=str)
+    opening = _json({**head, key: []}, indent=2)
     sys.stdout.write(opening[: -len("]\n}")])  # the document up to the list's "["
     first = True
     for item in items:
-        body = json.dumps(item, ensure_ascii=False, default=str)
+        body = _json(item)
         sys.stdout.write(("\n    " if first else ",\n    ") + body)
         first = False
     sys.stdout.write(("]" if first else "\n  ]") + "\n}\n")
@@ -68,19 +111,34 @@ def json_error(message: str, exit_code: int) -> None:
 
 
 def line(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """One line of output; a control character in it (a newline too) is shown escaped."""
+    sys.stdout.write(safe(text) + "\n")
+
+
+def block(text: str) -> None:
+    """Several lines of program output (a PEM key), each written with ``line``."""
+    for part in text.split("\n"):
+        line(part)
+
+
+def _message_lines(message: str) -> str:
+    """An error or warning: its lines escaped, continuation lines indented so that a
+    newline inside a file name cannot pass for a line of its own."""
+    first, *rest = message.split("\n")
+    shown = [safe(first)] + [safe(r if r.startswith(" ") else "  " + r) for r in rest]
+    return "\n".join(shown)
 
 
 def error(message: str) -> None:
-    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.write(f"Error: {_message_lines(message)}\n")
 
 
 def pending(message: str) -> None:
-    sys.stderr.write(f"Pending approval: {message}\n")
+    sys.stderr.write(f"Pending approval: {_message_lines(message)}\n")
 
 
 def warning(message: str) -> None:
-    sys.stderr.write(f"Warning: {message}\n")
+    sys.stderr.write(f"Warning: {_message_lines(message)}\n")
 
 
 def warnings(messages: Iterable[str]) -> None:
@@ -116,7 +174,8 @@ def _take(text: str, width: int) -> str:
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else " ".join(str(value).splitlines())
+    """A cell's text: control characters (newlines too) shown escaped (``safe``)."""
+    return "" if value is None else safe(str(value))
 
 
 def table(
@@ -421,10 +480,13 @@ def ingest_report(report: dict[str, Any]) -> None:
             error(s["error"])
     for skipped in report["skipped"]:
         line(f"skipped {skipped['path']}: {skipped['reason']}")
+    for missed in report["not_ingested"]:
+        warning(f"not ingested: {missed['path']}: {missed['reason']}")
     t = report["totals"]
+    unread = f", {len(report['not_ingested'])} not ingested" if report["not_ingested"] else ""
     line(
         f"{len(report['sources'])} export(s): {t['new']} new message(s), {t['existing']} already "
-        f"archived, {t['previously_purged']} previously purged, {report['failed']} failed"
+        f"archived, {t['previously_purged']} previously purged, {report['failed']} failed{unread}"
     )
 
 
@@ -514,9 +576,19 @@ def chats(rows: list[dict[str, Any]], zone: str) -> None:
 
 
 def _highlighted(text: str, spans: list[list[int]] | list[tuple[int, int]]) -> Text:
-    out = Text(text.replace("\n", " "))
-    for start, end in spans:
-        out.stylize("bold reverse", start, end)
+    """A snippet on one line with its hits highlighted; escaping happens piece by piece so
+    the hits stay where they were."""
+    flat = text.replace("\n", " ")
+    out = Text()
+    done = 0
+    for start, end in sorted((max(s, 0), e) for s, e in spans):
+        start = max(start, done)
+        if end <= start:
+            continue
+        out.append(safe(flat[done:start]))
+        out.append(safe(flat[start:end]), style="bold reverse")
+        done = end
+    out.append(safe(flat[done:]))
     return out
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property
@@ -40,7 +40,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlcipher3
 
-from archiver.errors import ArchiveBusy, BadKey, InputError, KeysFileDamaged, SchemaTooNew
+from archiver.errors import (
+    ArchiveBusy,
+    BadKey,
+    InputError,
+    KeysFileDamaged,
+    SchemaTooNew,
+    WriteFailed,
+)
 from archiver.schema import MIGRATIONS, SCHEMA_VERSION, SQL_FUNCTIONS
 
 # Database page size, part of the archive format: SQLCipher cannot read it from an
@@ -218,6 +225,21 @@ def busy(db_path: Path, seconds: float) -> ArchiveBusy:
     )
 
 
+def is_write_failure(exc: BaseException) -> bool:
+    """SQLite could not write: the disk is full or over a quota (SQLITE_FULL), or a write
+    failed (SQLITE_IOERR, also what a file-size limit gives)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, DbError) and code is not None and code & 0xFF in (10, 13)
+
+
+def write_failed(db_path: Path, exc: BaseException) -> WriteFailed:
+    return WriteFailed(
+        f"writing to {db_path} failed ({exc}): the disk is full or failing. What was being "
+        "written was rolled back and the archive is as it was; free disk space (or fix the "
+        "disk) and run the command again"
+    )
+
+
 class Store:
     """A connection to one archive database, with transactions and small helpers."""
 
@@ -260,10 +282,13 @@ class Store:
             with self.transaction(exclusive=alone):
                 yield self
         finally:
-            self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-            if alone:
-                self._set_journal("wal")
+            # after a failed write these may fail too; they must not hide why it failed
+            # (and the next connection restores WAL anyway)
+            with suppress(DbError):
+                self.conn.execute("PRAGMA foreign_keys = ON")
+                self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+                if alone:
+                    self._set_journal("wal")
 
     def _set_journal(self, mode: str) -> bool:
         """Switch the journal mode if no other connection is in the way (never waits);
@@ -293,8 +318,10 @@ class Store:
             try:
                 yield self
             except BaseException:
-                self.conn.execute(f"ROLLBACK TO {name}")
-                self.conn.execute(f"RELEASE {name}")
+                # SQLite may already have undone the whole transaction (a full disk)
+                if self.conn.in_transaction:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
                 raise
             else:
                 self.conn.execute(f"RELEASE {name}")
@@ -310,13 +337,21 @@ class Store:
         self._depth = 1
         try:
             yield self
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if is_write_failure(exc):
+                raise write_failed(self.db_path, exc) from exc
+            raise
         finally:
             self._depth = 0
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does after a full
+        disk); a rollback that fails too leaves the journal for the next connection."""
+        if self.conn.in_transaction:
+            with suppress(DbError):
+                self.conn.execute("ROLLBACK")
 
     @property
     def in_transaction(self) -> bool:

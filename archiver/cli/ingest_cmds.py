@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -56,6 +57,9 @@ def ingest(
 
     Each export is stored whole as evidence and ingested in one transaction:
     re-ingesting it adds nothing, a later export of the same chat adds only what is new.
+    An export that fails (damaged, unsafe, a full disk) is rolled back and the others
+    still go in. Exits 1 if any export failed or a chat export found inside another
+    one was not ingested (both are listed).
 
     \b
     Example:
@@ -76,15 +80,18 @@ def ingest(
             return ingest_lib.ingest(archive, list(paths), options, inv, advance)
 
     report = with_archive(ctx, archive_dir, key_file, action)
-    failed = (
-        {"error": f"{len(report.failed)} export(s) failed; see sources[].error", "exit_code": 1}
-        if report.failed
-        else {}
-    )
+    failed = {}
+    if report.failed or report.not_ingested:
+        what = f"{len(report.failed)} export(s) failed; see sources[].error"
+        if report.not_ingested:
+            what += f"; {len(report.not_ingested)} not ingested; see not_ingested"
+        failed = {"error": what, "exit_code": 1}
     if as_json:
         render.print_json(report.as_dict() | failed)
     else:
         render.ingest_report(report.as_dict())
+    if report.unexpected and os.environ.get("ARCHIVER_DEBUG"):
+        raise report.unexpected[0]
     if failed:
         ctx.exit(1)
 

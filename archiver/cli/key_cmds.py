@@ -209,7 +209,7 @@ def public(
         render.print_json(info)
     else:
         if out is None:
-            render.line(info["pem"].rstrip())
+            render.block(info["pem"].rstrip())
         render.line(f"Fingerprint: {info['fingerprint']}")
 
 
