@@ -196,9 +196,13 @@ def ingest(
                 archive.store,
                 inv,
                 source,
-                f"unexpected {type(exc).__name__}: {exc}. Nothing from this export was kept. "
-                "This is a bug in archiver; re-run with ARCHIVER_DEBUG=1 for details and "
-                "report it",
+                located(
+                    f"unexpected {type(exc).__name__}: {exc}. Nothing from this export was "
+                    "kept. This is a bug in archiver; re-run with ARCHIVER_DEBUG=1 for details "
+                    "and report it",
+                    shown,
+                    path,
+                ),
             )
         if progress and units > 1:
             progress("exports", 1, units)
