@@ -335,7 +335,7 @@ def test_a_zip_that_only_bundles_exports_says_to_extract_it(cli: Run, tmp_path: 
     result = cli("ingest", str(bundle))
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: exports.zip: exports.zip: not recognised as a WhatsApp or Telegram export. "
+        "Error: exports.zip: not recognised as a WhatsApp or Telegram export. "
         "Expected a WhatsApp 'Export chat' .txt or .zip, or a Telegram Desktop export "
         "(result.json or messages.html); use --platform to force one. It holds 2 zip file(s) "
         "('WhatsApp Chat - A.zip', 'WhatsApp Chat - B.zip'), which are not opened as exports: "
