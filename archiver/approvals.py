@@ -43,7 +43,8 @@ from archiver.roles import Role
 from archiver.settings import FourEyes
 from archiver.store import Store
 
-Progress = Callable[[int], None]
+# progress(phase, done since the last call, total or None), as purge reports it
+Progress = Callable[[str, int, int | None], None]
 
 
 def identity(archive: Archive, inv: Invocation) -> dict[str, Any]:

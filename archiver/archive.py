@@ -23,6 +23,7 @@ from archiver.store import (
     KEYS_NAME,
     DbError,
     Store,
+    Waiting,
     check_zone,
     connect,
     is_damage,
@@ -174,7 +175,12 @@ def create_archive(
 
 
 def open_archive(
-    path: Path, secret: Secret, inv: Invocation | None = None, *, plaintext: bool = False
+    path: Path,
+    secret: Secret,
+    inv: Invocation | None = None,
+    *,
+    plaintext: bool = False,
+    waiting: Waiting | None = None,
 ) -> Archive:
     """Unlock and open the archive at ``path`` (migrating its schema if it is older).
 
@@ -183,7 +189,8 @@ def open_archive(
     does not open, SQLCipher's per-page HMACs tell the two causes apart: some pages verify
     under the key (the database is damaged: ``DamageFound``, exit 4) or none does (this
     ``keys.json`` belongs to another database, or to this one before a ``key rotate``:
-    ``KeysFileDamaged``, exit 3)."""
+    ``KeysFileDamaged``, exit 3). ``waiting`` says how long to wait for another
+    command's lock."""
     db_path, keys_path = archive_paths(path)
     if not db_path.exists():
         raise ArchiveNotFound(
@@ -200,7 +207,8 @@ def open_archive(
     failure: DbError | None = None
     for candidate in unlocked.candidates:
         try:
-            store = Store(connect(db_path, None if plaintext else candidate), db_path)
+            key = None if plaintext else candidate
+            store = Store(connect(db_path, key, waiting), db_path, waiting)
         except BadKey as exc:
             failure = exc.__context__ if isinstance(exc.__context__, DbError) else failure
             continue

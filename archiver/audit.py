@@ -7,9 +7,11 @@ This module reads what was appended:
   ``SEQ:HASH``, the value to record outside the archive (DESIGN.md decision 9). Reading
   the trail is not itself logged, so the head it shows stays the head.
 - ``export`` writes the whole chain (metadata only: entries as stored, no message
-  content) as a file signed with the archive's Ed25519 key (``signing``), optionally with
-  every argument value and every string detail other than hashes and ids replaced by a
-  keyed hash. The export is logged, after the file is made.
+  content) as a file signed with the archive's Ed25519 key (``signing``), optionally
+  redacted by meaning (``Redactor``): names of people, chats, holds, custodians and
+  matters, queries, free texts and file names become keyed hashes; how the archive was
+  operated (times, zones, counts, ids, hashes, sort order, outcomes, rule names) stays
+  readable. The export is logged, after the file is made.
 - ``check_export`` re-checks an exported chain without any key: entries in order, each
   linking to the one before, ending at the declared head (and at a recorded one). Its
   HMACs need the archive key; ``archiver verify`` recomputes those.
@@ -37,22 +39,6 @@ from archiver.store import Store, parse_moment
 COLUMNS = ("seq", "at", "user", "host", "action", "args", "outcome", "details", "prev_hash", "hash")
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
 _HEAD = re.compile(r"^\s*(\d+):([0-9a-fA-F]{64})\s*$")
-
-# Detail keys whose string values are hashes or ids, kept by ``--redact``.
-_KEPT_KEYS = frozenset(
-    {
-        "id",
-        "seq",
-        "hash",
-        "head",
-        "sha256",
-        "merkle_root",
-        "fingerprint",
-        "rewrapped_slots",
-    }
-)
-_KEPT_SUFFIXES = ("_id", "_ids", "_sha256", "_hash", "_head", "_fingerprint", "_merkle_root")
-
 
 @dataclass(frozen=True)
 class Head:
@@ -113,43 +99,109 @@ def entries(
 
 # --- redaction ------------------------------------------------------------------------
 
+# What a field of an entry's arguments or details means decides what ``--redact`` does
+# with it. Data: names of people, chats, holds, custodians and matters; what was searched
+# for; free text an operator wrote; names of files and folders. Their string values
+# (list items one by one) become keyed hashes.
+DATA_FIELDS = frozenset(
+    {
+        # people and their conversations
+        "custodian", "custodians", "participant", "participants", "person", "names",
+        "sender", "chat", "chats", "new_chat", "title", "phone", "email",
+        # holds and matters
+        "name", "hold", "holds", "holds_checked", "matter",
+        # what was looked for, what was written, what went wrong (messages name files)
+        "query", "reason", "release_reason", "description", "label", "message", "first",
+        # files and folders
+        "source", "file", "path", "paths", "out", "dest", "destination", "archive_dir",
+        "key_file", "certificate", "certificate_dir", "recovery_key_out", "public_key",
+    }
+)  # fmt: skip
+# Operational: how the archive was used. Times, dates and zones; counts and limits;
+# outcomes and flags; versions, formats, sort order; rule and policy names and their
+# terms; what kind of slot, check or change. Kept as they are.
+OPERATIONAL_FIELDS = frozenset(
+    {
+        "as_of", "at", "since", "signed_at", "tz", "default_tz", "sent_after", "sent_before",
+        "limit", "offset", "context", "months", "batch", "bytes", "entries", "messages",
+        "deleted", "examined", "would_delete", "returned", "total", "shown", "held_now",
+        "deletable", "level", "outcome", "executed", "ahead_of_time", "verified", "ok",
+        "redacted", "lock", "locked", "execute", "allow_future", "change", "version",
+        "previous_version", "policy_version", "schema_version", "merkle_format", "sort",
+        "fmt", "format", "platform", "date_order", "kind", "action", "expected", "head",
+        "expected_head", "verified_head", "audit_head", "rule", "policy", "citation",
+        "basis", "retain", "then", "delete_after", "org_wide", "rules",
+        # key slots and four-eyes approvals: who (the operator, as in every entry), with
+        # which slot and role, for which command, in which state
+        "role", "slot", "user", "host", "command", "state",
+    }
+)  # fmt: skip
+# Hashes and ids (kept): these names, and names with these endings.
+ID_FIELDS = frozenset({"id", "seq", "hash", "sha256", "merkle_root", "fingerprint"})
+ID_SUFFIXES = ("_id", "_ids", "_sha256", "_hash", "_head", "_fingerprint", "_merkle_root", "_ts")
+# Dictionaries whose keys are data: counts per chat title, per hold name.
+DATA_KEYED = frozenset({"by_chat", "held"})
+# Fields whose meaning depends on where they are: (action, field, enclosing field).
+IN_CONTEXT = {
+    ("policy.load", "name", "before"): "kept",  # a rule's name, like "rule" itself
+    ("policy.load", "name", "after"): "kept",
+    ("migrate", "title"): "kept",  # the title of a schema migration
+}
+_CLASS_NAME = re.compile(r"^[A-Z][A-Za-z]*$")
 
-def _kept(key: str) -> bool:
-    return key in _KEPT_KEYS or key.endswith(_KEPT_SUFFIXES)
+
+def field_meaning(action: str, key: str, parent: str | None) -> str | None:
+    """``"data"`` or ``"kept"`` for a string under ``key``; None when the field is not
+    known (then it is redacted: a new field is hidden until someone decides otherwise)."""
+    context = IN_CONTEXT.get((action, key, parent or "")) or IN_CONTEXT.get((action, key))
+    if context:
+        return context
+    if key in ID_FIELDS or key.endswith(ID_SUFFIXES) or key == "rewrapped_slots":
+        return "kept"
+    if key.endswith("_at"):  # a time
+        return "kept"
+    if key == "error":  # an exception's class name, or (older entries) its message
+        return "error"
+    if key in DATA_FIELDS:
+        return "data"
+    if key in OPERATIONAL_FIELDS:
+        return "kept"
+    return None
 
 
 class Redactor:
-    """Replaces values by ``hmac:<hex16>``: HMAC-SHA256 under a key derived from the
-    archive secret, so equal values stay equal and only the archive can test a guess."""
+    """Replaces data by ``hmac:<hex16>``: HMAC-SHA256 under a key derived from the
+    archive secret, so equal values stay equal and only the archive can test a guess.
+    The structure of every entry stays as it was."""
 
     def __init__(self, key: bytes) -> None:
         self.key = key
+        self.unknown: set[tuple[str, str]] = set()  # fields redacted for want of a meaning
 
     def token(self, value: Any) -> str:
         data = value if isinstance(value, str) else canonical_json(value)
         digest = hmac.new(self.key, data.encode("utf-8"), hashlib.sha256).hexdigest()
         return "hmac:" + digest[:16]
 
-    def args(self, stored: str) -> str:
-        """Every argument value (list items one by one)."""
-        out = {
-            name: [self.token(v) for v in value] if isinstance(value, list) else self.token(value)
-            for name, value in json.loads(stored).items()
-        }
-        return canonical_json(out)
+    def fields(self, action: str, stored: str) -> str:
+        """An entry's ``args`` or ``details`` (JSON as stored), redacted by meaning."""
+        return canonical_json(self._walk(action, json.loads(stored), "", None))
 
-    def details(self, stored: str) -> str:
-        """Every string, except under keys that name a hash or an id; numbers stay."""
-        return canonical_json(self._detail(json.loads(stored), keep=False))
-
-    def _detail(self, value: Any, keep: bool) -> Any:
+    def _walk(self, action: str, value: Any, key: str, parent: str | None) -> Any:
         if isinstance(value, dict):
-            return {k: self._detail(v, _kept(k)) for k, v in value.items()}
+            if key in DATA_KEYED:
+                return {self.token(k): self._walk(action, v, key, parent) for k, v in value.items()}
+            return {k: self._walk(action, v, k, key) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._detail(v, keep) for v in value]
-        if isinstance(value, str) and not keep:
-            return self.token(value)
-        return value
+            return [self._walk(action, v, key, parent) for v in value]
+        if not isinstance(value, str):
+            return value  # numbers, flags, nulls: counts and outcomes
+        meaning = field_meaning(action, key, parent)
+        if meaning == "kept" or (meaning == "error" and _CLASS_NAME.match(value)):
+            return value
+        if meaning is None:
+            self.unknown.add((action, key))
+        return self.token(value)
 
 
 def redactor(store: Store) -> Redactor:
@@ -170,9 +222,14 @@ CHAIN_RULE = {
 
 
 REDACTION_RULE = (
-    "every argument value and every string detail except hashes and ids is replaced by "
-    "hmac:<first 16 hex digits of HMAC-SHA256 under the archive's audit-redaction key>; "
-    "the entries' HMACs then cannot be recomputed, their links and the signature still verify"
+    "redacted by meaning: names of people, chats, holds, custodians and matters, search "
+    "queries, free texts (reasons, labels, descriptions, error messages) and file and "
+    "folder names, in arguments and details (keys of per-chat and per-hold counts too), "
+    "are replaced by hmac:<first 16 hex digits of HMAC-SHA256 under the archive's "
+    "audit-redaction key> (equal values, equal tokens); times, zones, counts, ids, "
+    "hashes, sort order, outcomes, rule and policy names, and the operator's user and "
+    "host stay readable. The entries' HMACs then cannot be recomputed; their links and "
+    "the signature still verify"
 )
 
 
@@ -182,8 +239,8 @@ def export_payload(store: Store, redact: Redactor | None) -> dict[str, Any]:
     for row in store.execute(_SELECT + " ORDER BY seq"):
         rec = entry_record(row, parsed=False)
         if redact is not None:
-            rec["args"] = redact.args(rec["args"])
-            rec["details"] = redact.details(rec["details"])
+            rec["args"] = redact.fields(rec["action"], rec["args"])
+            rec["details"] = redact.fields(rec["action"], rec["details"])
         chain.append(rec)
     last = chain[-1] if chain else None
     return {

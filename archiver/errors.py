@@ -1,9 +1,18 @@
 """One exception hierarchy for the whole library.
 
 Every message says what went wrong, to which file, line or id, and what to do next.
-The CLI turns these into one clean line on stderr and the exit code in ``exit_code``:
-1 error, 2 usage (click's own), 3 cannot unlock, 4 damage found, 6 not permitted for the
-role of the key slot that unlocked the archive, 7 waiting for a second admin's approval.
+The CLI turns these into one clean line on stderr (a JSON document on stdout with
+``--json``) and the exit code in ``exit_code``:
+
+- 1 error (bad input, refused operation)
+- 2 usage error (raised by click: unknown option, missing argument, bad option value)
+- 3 cannot unlock (``UnlockError``)
+- 4 damage found (``DamageFound``)
+- 6 not permitted for the role of the key slot that unlocked the archive
+- 7 waiting for a second admin's approval
+- 75 busy: another command holds the archive; try again later (``ArchiveBusy``; the
+  value of ``EX_TEMPFAIL`` in sysexits.h, which cron wrappers and mail agents treat as
+  "retry")
 """
 
 from __future__ import annotations
@@ -31,7 +40,9 @@ class SchemaTooNew(ArchiverError):
 
 
 class ArchiveBusy(ArchiverError):
-    """Another command holds the archive's lock (a large ingest holds it until it commits)."""
+    """Another command held the archive's lock for longer than this one would wait."""
+
+    exit_code = 75
 
 
 class WriteFailed(ArchiverError):

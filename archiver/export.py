@@ -3,6 +3,12 @@
 Exports are written atomically (a temporary file beside the target, then a rename) with
 mode 0600: they hold message text in the clear by design, so only the owner may read
 them. The export's SHA-256 and message count go to the audit log.
+
+Every CSV the tool writes (``export --format csv``, ``search --csv``, ``audit --csv``)
+goes through ``SafeCsvWriter``: a text cell that a spreadsheet would run as a formula
+(it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, or a full-width
+``=+-@``) gets a leading single quote, as OWASP advises against CSV injection, so
+``=HYPERLINK(...)`` in a chat shows as text. JSON Lines keeps every text exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from archiver.records import iter_records
 from archiver.store import check_zone
 
 FORMATS = ("jsonl", "csv")
+# progress(phase, done since the last call, total or None)
+Progress = Callable[[str, int, int | None], None]
 CSV_COLUMNS = (
     "id",
     "sent_at",
@@ -41,6 +49,29 @@ CSV_COLUMNS = (
     "source_sha256",
     "source_line",
 )
+
+
+# What makes a spreadsheet treat a cell as a formula (OWASP, "CSV Injection"), with the
+# full-width forms some spreadsheet locales accept too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a cell a spreadsheet shows as text: a string it would run as a formula
+    gets a leading single quote; everything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """``csv.writer`` whose every cell goes through ``csv_cell``."""
+
+    def __init__(self, fh: IO[str], lineterminator: str = "\r\n") -> None:
+        self._writer = csv.writer(fh, lineterminator=lineterminator)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
 
 
 def _csv_row(rec: dict[str, Any]) -> list[Any]:
@@ -72,7 +103,7 @@ def write_records(records: Iterable[dict[str, Any]], fmt: str, fh: IO[str]) -> i
             fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
             n += 1
     elif fmt == "csv":
-        writer = csv.writer(fh)
+        writer = SafeCsvWriter(fh)
         writer.writerow(CSV_COLUMNS)
         for rec in records:
             writer.writerow(_csv_row(rec))
@@ -106,36 +137,52 @@ def export(
     *,
     query: str | None = None,
     tz: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Write the messages matching ``query`` (default: every message), oldest first."""
+    """Write the messages matching ``query`` (default: every message), oldest first;
+    ``progress("exporting", n, total)`` every thousand messages."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if out.exists():
         raise Refused(f"{out} already exists; choose a new file name for the export")
     store = archive.store
 
-    def everything() -> Iterator[int]:
-        return (int(r[0]) for r in store.execute("SELECT id FROM messages ORDER BY id"))
-
-    source: Callable[[], Iterator[int]] = everything
+    plan = None
     if query:
         plan = search.compile_query(store, query, check_zone(tz or archive.default_tz))
 
-        def source() -> Iterator[int]:
-            return search.matching_ids(store, plan)
+    def source() -> Iterator[int]:
+        if plan is None:
+            return (int(r[0]) for r in store.execute("SELECT id FROM messages ORDER BY id"))
+        return search.matching_ids(store, plan)
+
+    def total() -> int:
+        if plan is None:
+            return int(store.one("SELECT count(*) FROM messages"))
+        return search.count(store, plan)
+
+    expected = total() if progress else None
 
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise Refused(
+            f"cannot write the export {out}: {exc.strerror} (does its folder exist and may "
+            "you write there?)"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as raw:
             writer = _HashingWriter(raw)
 
             def counted() -> Iterator[dict[str, Any]]:
+                i = 0
                 for i, rec in enumerate(iter_records(store, source()), 1):
                     if progress and i % 1000 == 0:
-                        progress(1000)
+                        progress("exporting", 1000, expected)
                     yield rec
+                if progress:
+                    progress("exporting", i % 1000, expected)
 
             n = write_records(counted(), fmt, writer)  # type: ignore[arg-type]
             raw.flush()

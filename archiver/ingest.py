@@ -33,11 +33,11 @@ from archiver import auditlog, blobs, containers, identity, inner, parsers, pipe
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
-from archiver.errors import ArchiverError, DamageFound, InputError
+from archiver.errors import ArchiveBusy, ArchiverError, DamageFound, InputError
 from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
 from archiver.parsers.limits import UnparsedBudget
-from archiver.staging import Batch
+from archiver.staging import LINE, Batch
 from archiver.store import Store, check_zone, is_damage
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
@@ -51,10 +51,10 @@ EVIDENCE_CHUNKS_PER_BATCH = 4
 # (``Store.bulk``: every page written once instead of twice). Smaller ones are worth
 # neither the fork nor locking others out.
 BIG_EXPORT_BYTES = 4 << 20
-# WhatsApp caps an export at about 40,000 messages (10,000 with media).
-WHATSAPP_CAP_WARNING = 39_000
 
-Progress = Callable[[int], None]
+# progress(phase, done since the last call, total or None): the exports of the run, and
+# the lines of a big export's text.
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class SourceReport(WriteCounts):
     name: str
     origin: str
     kind: str
+    path: str = ""  # as the operator knows it: relative to the folder they gave
     status: str = "pending"  # ingested | already-ingested | failed
     sha256: str | None = None
     source_id: int | None = None
@@ -86,9 +87,12 @@ class SourceReport(WriteCounts):
     date_order: str | None = None
     date_order_evidence: str | None = None
     notices: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the notices, naming the export once
     chats_decided: list[dict[str, Any]] = field(default_factory=list)
     merkle_root: str | None = None
     error: str | None = None
+    # An export of several chats (a Telegram full-account export): counts per chat.
+    per_chat: list[dict[str, Any]] = field(default_factory=list)
     # zips inside this export that hold a chat export, or could not be examined safely
     not_ingested: list[dict[str, str]] = field(default_factory=list)
 
@@ -151,8 +155,8 @@ def ingest(
     check_zone(options.tz)
     found = containers.discover(paths)
     report = IngestReport(
-        skipped=[{"path": str(p), "reason": r} for p, r in found.skipped],
-        unreadable=[{"path": str(p), "reason": r} for p, r in found.unreadable],
+        skipped=[{"path": shown_path(p, paths), "reason": r} for p, r in found.skipped],
+        unreadable=[{"path": shown_path(p, paths), "reason": r} for p, r in found.unreadable],
     )
     if not found.units and not found.unreadable:
         skipped = "".join(f"; skipped {p}: {r}" for p, r in found.skipped[:5])
@@ -162,18 +166,29 @@ def ingest(
             "no export found in " + ", ".join(str(p) for p in paths) + "; give WhatsApp .txt/.zip "
             "exports or Telegram export folders (result.json / messages.html)" + skipped
         )
+    units = len(found.units)
+    if progress and units > 1:
+        progress("exports", 0, units)
     for path, kind in found.units:
+        shown = shown_path(path, paths)
         source = SourceReport(
-            name=path.name, origin=str(path), kind=kind, custodian=options.custodian
+            name=path.name, origin=str(path), kind=kind, path=shown, custodian=options.custodian
         )
         report.sources.append(source)
         try:
             with containers.open_unit(path, kind) as received:
                 _ingest_unit(archive, (path, kind), received, options, inv, source, progress)
+        except ArchiveBusy as exc:
+            # The next export would wait for the same command: stop here, loudly.
+            done = sum(s.status in ("ingested", "already-ingested") for s in report.sources)
+            raise ArchiveBusy(
+                f"{exc}. {done} of {units} export(s) were ingested before; "
+                "running the same ingest again skips them"
+            ) from None
         except DamageFound:
             raise  # the archive is damaged, not this export: stop (exit 4)
         except ArchiverError as exc:
-            _failed(archive.store, inv, source, str(exc))
+            _failed(archive.store, inv, source, located(str(exc), shown, path))
         except Exception as exc:  # a bug: it must not cost the other exports their ingest
             if is_damage(exc):
                 raise
@@ -182,13 +197,43 @@ def ingest(
                 archive.store,
                 inv,
                 source,
-                f"unexpected {type(exc).__name__}: {exc}. Nothing from this export was kept. "
-                "This is a bug in archiver; re-run with ARCHIVER_DEBUG=1 for details and "
-                "report it",
+                located(
+                    f"unexpected {type(exc).__name__}: {exc}. Nothing from this export was "
+                    "kept. This is a bug in archiver; re-run with ARCHIVER_DEBUG=1 for details "
+                    "and report it",
+                    shown,
+                    path,
+                ),
             )
+        if progress and units > 1:
+            progress("exports", 1, units)
     for source in report.sources:  # given in the same run after the export holding it
         source.not_ingested = inner.still_not_ingested(archive.store, source.not_ingested)
     return report
+
+
+def shown_path(path: Path, roots: list[Path]) -> str:
+    """How the operator knows an export found under ``roots`` (the paths they gave): its
+    path relative to the folder given (a file or export folder given itself: its name)."""
+    for root in roots:
+        if path == root:
+            return path.name
+        if root.is_dir() and path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return str(path)
+
+
+def located(message: str, shown: str, path: Path) -> str:
+    """``message`` naming the export exactly once, as ``shown``: the path it was found
+    at, or its bare name (which parsers use) at the start, becomes ``shown``; a message
+    that names no file gets ``shown:`` in front."""
+    text = message.replace(str(path), shown)
+    if text.startswith(shown):
+        return text
+    name = path.name
+    if text.startswith(name) and text[len(name) : len(name) + 1] in (":", "!", " ", ""):
+        return shown + text[len(name) :]
+    return f"{shown}: {text}"
 
 
 def _failed(store: Store, inv: Invocation, source: SourceReport, message: str) -> None:
@@ -350,16 +395,18 @@ def _write_unit(
         facts: dict[str, Any] = {}
         notices: list[dict[str, Any]] = []
         unparsed = UnparsedBudget(source.name)
+        chats: list[Chat] = []
+        advance = _reading(unit, source.path or source.name, progress if big else None)
         with _gc_paused():
             for item in stream:
                 if isinstance(item, Batch):
                     writer.add_batch(item)
                     for _ in itertools.islice(evidence, EVIDENCE_CHUNKS_PER_BATCH):
                         pass
-                    if progress:
-                        progress(len(item.rows))
+                    advance(item)
                 elif isinstance(item, Chat):
                     writer.add_chat(item)
+                    chats.append(item)
                 elif isinstance(item, Unparsed):
                     writer.add_unparsed(unparsed.admit(item))
                 elif isinstance(item, Notice):
@@ -370,8 +417,9 @@ def _write_unit(
             for _ in evidence:
                 pass
         notices.extend(writer.conflicts)
-        notices.extend(_completeness_notices(parser.platform, writer, facts, notices))
         _fill_report(source, writer, facts, notices)
+        if len(chats) > 1:
+            source.per_chat = _per_chat(store, source_id, chats, facts)
         source.merkle_root = writer.merkle.root()
         store.execute(
             "UPDATE sources SET facts = ?, counts = ?, notices = ?, merkle_root = ? WHERE id = ?",
@@ -415,6 +463,34 @@ def _already_ingested(store: Store, source: SourceReport, counts: dict[str, Any]
     )
     source.existing = live
     source.previously_purged = int(counts.get("previously_purged", 0)) + max(0, held - live)
+
+
+def _reading(
+    unit: ExportUnit, label: str, progress: Progress | None
+) -> Callable[[Batch], None]:
+    """How far through a big export the parser is, for ``progress``: in lines of its text
+    file when it has one (messages carry their line), else in messages with no total.
+    The lines are counted first, only when progress is wanted."""
+    if progress is None:
+        return lambda batch: None
+    texts = [f for f in unit.files if f.name.lower().endswith((".txt", ".json", ".html"))]
+    if len(texts) != 1:
+        return lambda batch: progress(label, len(batch.rows), None)
+    total, last = 0, b"\n"
+    with closing(texts[0].open()) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            total, last = total + block.count(b"\n"), block[-1:]
+    total += last != b"\n"  # a last line without a line break
+    done = 0
+
+    def advance(batch: Batch) -> None:
+        nonlocal done
+        line = max((row[LINE] or 0 for row in batch.rows), default=0)
+        if line > done:
+            progress(label, line - done, total)
+            done = line
+
+    return advance
 
 
 def _insert_source(
@@ -515,23 +591,42 @@ def ingest_merkle_root(store: Store, source_id: int) -> str | None:
     return builder.root()
 
 
-def _completeness_notices(
-    platform: str, writer: MessageWriter, facts: dict[str, Any], notices: list[dict[str, Any]]
+def _per_chat(
+    store: Store, source_id: int, chats: list[Chat], facts: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """WhatsApp caps exports; an export at the cap is probably truncated."""
-    if platform != "whatsapp" or any(n["code"] == "probably-truncated" for n in notices):
-        return []
-    if writer.counts.messages >= WHATSAPP_CAP_WARNING:
-        return [
+    """What one export of several chats brought, chat by chat: messages in the export,
+    new ones, and ones the archive already had."""
+    listed = facts.get("chats") or []
+    parsed = {c.get("key"): c.get("messages") for c in listed if isinstance(c, dict)}
+    new = dict(
+        store.execute(
+            "SELECT chat_id, count(*) FROM messages WHERE source_id = ? GROUP BY chat_id",
+            (source_id,),
+        ).fetchall()
+    )
+    had = dict(
+        store.execute(
+            "SELECT m.chat_id, count(*) FROM message_sources s JOIN messages m "
+            "ON m.id = s.message_id WHERE s.source_id = ? GROUP BY m.chat_id",
+            (source_id,),
+        ).fetchall()
+    )
+    rows = []
+    for chat in chats:
+        chat_id = store.one(
+            "SELECT id FROM chats WHERE platform = ? AND key = ?", (chat.platform, chat.key)
+        )
+        found = parsed.get(chat.key)
+        rows.append(
             {
-                "code": "probably-truncated",
-                "message": f"{writer.counts.messages} messages: WhatsApp stops an export at "
-                "about 40,000 messages (10,000 with media); older messages are probably "
-                "missing. Export again in parts or from another phone.",
-                "chat_key": None,
+                "chat": chat.title or chat.key,
+                "key": chat.key,
+                "messages": found if isinstance(found, int) else new.get(chat_id, 0),
+                "new": new.get(chat_id, 0),
+                "existing": had.get(chat_id, 0),
             }
-        ]
-    return []
+        )
+    return rows
 
 
 def _fill_report(
@@ -545,7 +640,9 @@ def _fill_report(
     source.chats_decided = [d.as_dict() for d in writer.chat_decisions]
     source.date_order = facts.get("date_order")
     source.date_order_evidence = facts.get("date_order_evidence")
+    where = Path(source.origin)
     source.notices = notices
+    source.warnings = [located(n["message"], source.path, where) for n in notices]
 
 
 def _counts(source: SourceReport) -> dict[str, int]:

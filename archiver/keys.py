@@ -20,6 +20,7 @@ from archiver.auditlog import Invocation
 from archiver.errors import Refused
 from archiver.keyring import Secret, create_key_file, slot_role
 from archiver.roles import Role
+from archiver.store import DbError
 
 
 def list_slots(archive: Archive, inv: Invocation) -> list[dict[str, Any]]:
@@ -140,11 +141,20 @@ def rotate(archive: Archive, inv: Invocation) -> dict[str, Any]:
     written atomically), then the database is re-keyed, then the pending key is promoted.
     An interrupted rotation is finished by the next unlock.
     """
-    ring = archive.keyring
+    ring, store = archive.keyring, archive.store
+    # Re-keying needs the write lock; SQLCipher reports a lock held by another command
+    # only as a failed rekey, so wait for (or report) it first, and once more on failure.
+    with store.transaction():
+        pass
     old_key, new_key = archive.db_key, crypto.random_bytes(crypto.KEY_BYTES)
     ring.set_pending(new_key)
     ring.save(old_key)
-    archive.store.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+    try:
+        store.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+    except DbError:
+        with store.transaction():
+            pass
+        raise
     archive.db_key = new_key
     ring.promote_pending()
     ring.save(new_key)

@@ -71,7 +71,10 @@ def backup(archive: Archive, dest: Path, inv: Invocation) -> dict[str, Any]:
     dest_db, dest_keys = archive_paths(dest)
     if dest.exists() and any(dest.iterdir()):
         raise Refused(f"{dest} exists and is not empty; choose a new backup directory")
-    dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Refused(f"cannot create the backup folder {dest}: {exc.strerror}") from None
     src_keys = archive.path / "keys.json"
     store = archive.store
     try:

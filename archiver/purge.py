@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -45,7 +46,8 @@ TOMBSTONE_MERKLE_FORMAT = (
 # more than rewriting the whole index once: the rows are then deleted plainly and the
 # index is merged into fresh pages ('optimize'), the old pages zeroed by secure_delete.
 BULK_FTS_DELETE = 5000
-Progress = Callable[[int], None]
+# progress(phase, done since the last call, total or None)
+Progress = Callable[[str, int, int | None], None]
 
 
 class Candidates:
@@ -112,10 +114,11 @@ def make_plan(
     policy = ev.policy
     titles = {int(r[0]): r[1] or r[2] for r in store.execute("SELECT id, title, key FROM chats")}
     plan = PurgePlan(as_of, policy.version, ev.holds.names)
+    total = int(store.one("SELECT count(*) FROM messages")) if progress else None
     for facts in iter_facts(store):
         plan.examined += 1
         if progress and plan.examined % 10_000 == 0:
-            progress(10_000)
+            progress("examining", 10_000, total)
         rule = ev.due(facts, as_of)
         held_by = ev.holds.held_by(facts)
         if held_by:
@@ -127,6 +130,8 @@ def make_plan(
             plan.deletable.append((facts.id, rule))
             plan.by_rule[rule] += 1
             plan.by_chat[titles.get(facts.chat_id, str(facts.chat_id))] += 1
+    if progress:
+        progress("examining", plan.examined % 10_000, total)
     return plan
 
 
@@ -244,7 +249,7 @@ def execute(
         store.execute("PRAGMA secure_delete = ON")
         with store.transaction():
             evaluator = Evaluator(store, active_policy(store), archive.default_tz)
-            plan = make_plan(archive, as_of, evaluator=evaluator)
+            plan = make_plan(archive, as_of, progress, evaluator=evaluator)
             if plan.policy_version is None:
                 raise Refused(
                     "no retention policy is loaded; nothing can be purged "
@@ -301,7 +306,7 @@ def execute(
                     },
                 )
             if progress:
-                progress(min(BATCH, len(plan.deletable) - first))
+                progress("deleting", min(BATCH, len(plan.deletable) - first), len(plan.deletable))
         result = _certify(
             archive, purge_id, inv, certificate_dir, certificate=certificate, approval=approval
         )
@@ -354,16 +359,31 @@ def purge_lock(archive: Archive) -> Iterator[None]:
     path = archive.path / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ArchiveBusy(
-                f"another `archiver purge --execute` is running on {archive.path}; "
-                "run this again when it has finished"
-            ) from None
+        if not _try_lock(fd):
+            waiting = archive.store.waiting
+            with waiting.report(waiting.seconds):
+                # As long as the command may wait (--wait), looking again 5 times a second.
+                for _ in range(int(waiting.seconds * 5)):
+                    time.sleep(0.2)
+                    if _try_lock(fd):
+                        break
+                else:
+                    raise ArchiveBusy(
+                        f"another `archiver purge --execute` is running on {archive.path} "
+                        f"(waited {waiting.seconds:g} s); run this again when it has finished, "
+                        "or give --wait SECONDS to wait longer"
+                    )
         yield
     finally:
         os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _certify(

@@ -24,17 +24,33 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.padding import Padding
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
+
+# Output that is not a terminal (pipes, files, cron mail) is this wide; a terminal is as
+# wide as it is.
+WIDTH = 80
+# A cut column keeps at least this many cells ("Mar…").
+MIN_CUT = 4
 
 
 def console(stderr: bool = False) -> Console:
     # Created per call so that click's test runner (which swaps sys.stdout) sees output.
     stream = sys.stderr if stderr else sys.stdout
-    # Pipes and cron logs get a fixed, generous width instead of rich's 80 columns.
-    width = None if stream.isatty() else 132
+    width = None if stream.isatty() else WIDTH
     return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
@@ -89,6 +105,11 @@ def json_document(head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
     sys.stdout.write(("]" if first else "\n  ]") + "\n}\n")
 
 
+def json_error(message: str, exit_code: int) -> None:
+    """A failure under ``--json``: one document on stdout, like every other result."""
+    print_json({"error": message, "exit_code": exit_code})
+
+
 def line(text: str = "") -> None:
     """One line of output; a control character in it (a newline too) is shown escaped."""
     sys.stdout.write(safe(text) + "\n")
@@ -125,13 +146,75 @@ def warnings(messages: Iterable[str]) -> None:
         warning(message)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def notice(message: str) -> None:
+    """A note about the run itself (not its result), on stderr."""
+    sys.stderr.write(message + "\n")
+
+
+def cut(text: str, width: int, keep_end: bool = False) -> str:
+    """``text`` in at most ``width`` cells, cut with "…" at the end (or, ``keep_end``, at
+    the start: a file name's distinctive part is its end)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…" if width == 1 else ""
+    if keep_end:
+        return "…" + _take(text[::-1], width - 1)[::-1]
+    return _take(text, width - 1) + "…"
+
+
+def _take(text: str, width: int) -> str:
+    out, used = [], 0
+    for ch in text:
+        used += cell_len(ch)
+        if used > width:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _cell(value: Any) -> str:
+    """A cell's text: control characters (newlines too) shown escaped (``safe``)."""
+    return "" if value is None else safe(str(value))
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    keep: Sequence[str] = ("id",),
+    keep_end: Sequence[str] = (),
+) -> None:
+    """A table as wide as the output (``WIDTH`` when not a terminal). Columns in ``keep``
+    (ids, dates) and columns of numbers are never cut; when the rest does not fit, the
+    widest of them is cut first, with "…" (at the start for columns in ``keep_end``).
+    Nothing wraps, so a row is one line and an id is whole."""
+    out = console()
+    text = [[_cell(v) for v in row] for row in rows]
+    widths = [max([cell_len(c)] + [cell_len(r[i]) for r in text]) for i, c in enumerate(columns)]
+    cuttable = [
+        i
+        for i, c in enumerate(columns)
+        if c not in keep and not all(isinstance(r[i], int) or r[i] in (None, "") for r in rows)
+    ]
+    room = out.width - (3 * len(columns) + 1)  # borders and padding
+    while sum(widths) > room:
+        widest = max(cuttable, key=lambda i: widths[i], default=None)
+        if widest is None or widths[widest] <= MIN_CUT:
+            break
+        widths[widest] -= 1
     t = Table(title=title, title_justify="left")
-    for col in columns:
-        t.add_column(col)
-    for row in rows:
-        t.add_row(*[cell(v) for v in row])
-    console().print(t)
+    for name, width in zip(columns, widths, strict=True):
+        t.add_column(cut(name, width), width=width, no_wrap=True, overflow="ellipsis")
+    for row in text:
+        t.add_row(
+            *[
+                Text(cut(value, width, columns[i] in keep_end))
+                for i, (value, width) in enumerate(zip(row, widths, strict=True))
+            ]
+        )
+    out.print(t)
 
 
 def human_size(n: int) -> str:
@@ -143,23 +226,49 @@ def human_size(n: int) -> str:
     return f"{size:.1f} GiB"
 
 
+Advance = Callable[[str, int, int | None], None]
+
+
+def _ignore(phase: str, advance: int, total: int | None) -> None:
+    return None
+
+
+class _Rate(ProgressColumn):
+    """Items a second, over the run so far."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f}/s")
+
+
 @contextmanager
-def progress(description: str, total: int | None, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when ``enabled`` (a TTY and not --json); yields advance(n)."""
+def progress(enabled: bool) -> Iterator[Advance]:
+    """Progress bars on stderr when ``enabled`` (the CLI's choice: a terminal, no --json),
+    one per phase of the work: done of total, rate and time left. Yields
+    ``advance(phase, n, total)``; ``total`` may be None (unknown) or change."""
     if not enabled:
-        yield lambda n: None
+        yield _ignore
         return
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TimeElapsedColumn(),
+        _Rate(),
+        TimeRemainingColumn(),
         console=console(stderr=True),
         transient=True,
     )
+    tasks: dict[str, TaskID] = {}
+
+    def advance(phase: str, n: int, total: int | None) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(cut(phase, 30, keep_end=True), total=total)
+        elif total is not None:
+            bar.update(tasks[phase], total=total)
+        bar.advance(tasks[phase], n)
+
     with bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+        yield advance
 
 
 # --- archive ---------------------------------------------------------------------------
@@ -233,6 +342,7 @@ def slots(rows: list[dict[str, Any]]) -> None:
             ]
             for r in rows
         ],
+        keep=("id", "created"),
     )
 
 
@@ -308,38 +418,53 @@ def key_value(pairs: dict[str, Any]) -> None:
 
 
 def ingest_report(report: dict[str, Any]) -> None:
+    """The summary table (a row per export, and per chat of a multi-chat export), then
+    the evidence and warnings of each export, each naming it once."""
     sources = report["sources"]
     who = sorted({s["custodian"] or "(none)" for s in sources})
     zones = sorted({s["tz"] for s in sources if s["tz"]})
     line(f"Custodian: {', '.join(who)}   Time zone assumed: {', '.join(zones) or '-'}")
-    rows = []
+    rows: list[list[Any]] = []
     for s in sources:
         files = f"{s['attachments_stored']}/{s['attachments']}" if s["attachments"] else ""
-        status = "" if s["status"] == "ingested" else s["status"]
+        status = "" if s["status"] == "ingested" else f" ({s['status']})"
         rows.append(
             [
-                s["name"] + (f" ({status})" if status else ""),
-                s["platform"] or "",
+                (s["path"] or s["name"]) + status,
                 s["messages"],
                 s["new"],
                 s["existing"] + s["new_versions"],
                 s["previously_purged"] or "",
                 files,
                 s["unparsed"] or "",
-                s["date_order"] or "",
             ]
         )
+        for c in s.get("per_chat") or []:
+            rows.append(
+                [
+                    f"  {c['chat']}",
+                    c["messages"],
+                    c["new"],
+                    c["existing"],
+                    "",
+                    "",
+                    "",
+                ]
+            )
     table(
         "Ingest summary",
-        ["export", "platform", "msgs", "new", "archived", "purged", "files", "unparsed", "order"],
+        ["export", "msgs", "new", "archived", "purged", "media", "unparsed"],
         rows,
+        keep=(),
+        keep_end=("export",),
     )
     for s in report["sources"]:
+        name = s["path"] or s["name"]
         if s["date_order_evidence"]:
-            line(f"{s['name']}: date order {s['date_order']} — {s['date_order_evidence']}")
+            line(f"{name}: date order {s['date_order']} — {s['date_order_evidence']}")
         if s["new_versions"]:
             line(
-                f"{s['name']}: {s['new_versions']} message(s) changed since an earlier "
+                f"{name}: {s['new_versions']} message(s) changed since an earlier "
                 "export; kept as new versions"
             )
         for d in s.get("chats_decided", []):
@@ -349,11 +474,10 @@ def ingest_report(report: dict[str, Any]) -> None:
                 f"{s['name']}: {s['cross_device']} message(s) are the same messages exported "
                 "from another phone (times to the minute there): merged, both sources kept"
             )
-        for n in s["notices"]:
-            chat = f" [{n['chat_key']}]" if n.get("chat_key") else ""
-            warning(f"{s['name']}{chat}: {n['message']}")
+        for text in s["warnings"]:
+            warning(text)
         if s["error"]:
-            error(f"{s['name']}: {s['error']}")
+            error(s["error"])
     for skipped in report["skipped"]:
         line(f"skipped {skipped['path']}: {skipped['reason']}")
     for missed in report["not_ingested"]:
@@ -431,7 +555,7 @@ def _local_day(utc: str | None, zone: str) -> str:
 def chats(rows: list[dict[str, Any]], zone: str) -> None:
     table(
         f"Conversations (dates in {zone})",
-        ["id", "platform", "chat", "messages", "first", "last", "participants", "custodians"],
+        ["id", "platform", "chat", "msgs", "first", "last", "custodians"],
         [
             [
                 r["id"],
@@ -440,11 +564,11 @@ def chats(rows: list[dict[str, Any]], zone: str) -> None:
                 r["messages"],
                 _local_day(r["first"], zone),
                 _local_day(r["last"], zone),
-                ", ".join(r["participants"][:6]) + (" …" if len(r["participants"]) > 6 else ""),
                 ", ".join(r["custodians"]),
             ]
             for r in rows
         ],
+        keep=("id", "platform", "first", "last"),
     )
 
 
@@ -479,19 +603,18 @@ def search_result(result: dict[str, Any], offset: int) -> None:
     line(f"{total} message(s) match {result['query']!r} (showing {shown}; times in {result['tz']})")
     if not rows:
         return
-    t = Table(show_lines=False)
-    for col in ("id", "sent", "chat", "sender", "kind", "snippet"):
-        t.add_column(col, overflow="fold")
+    out = console()
+    # A hit is two lines, so that it fits any width: the id whole (it goes into
+    # `archiver show`), the time, where and who (cut with … if need be); then the snippet,
+    # indented and wrapped.
     for r in rows:
-        t.add_row(
-            cell(r["id"]),
-            cell(_local(r["sent_at_local"])),
-            cell(r["chat"]),
-            cell(r["sender"]),
-            cell(r["kind"]),
-            _highlighted(r.get("snippet", r["text"]), r.get("highlights", [])),
+        head = f"{r['id']}  {_local(r['sent_at_local'])}  "
+        where = " · ".join(
+            v for v in (r["chat"], r["sender"], None if r["kind"] == "text" else r["kind"]) if v
         )
-    console().print(t)
+        line(head + cut(where, max(out.width - cell_len(head), MIN_CUT)))
+        snippet = _highlighted(r.get("snippet", r["text"]), r.get("highlights", []))
+        out.print(Padding(snippet, (0, 0, 0, 4), expand=False), soft_wrap=False)
     rest = total - offset - len(rows)
     if rest > 0:
         line(
@@ -544,7 +667,7 @@ def transcript(shown: dict[str, Any]) -> None:
 def people(rows: list[dict[str, Any]]) -> None:
     table(
         "Participants",
-        ["person", "platform", "name", "key", "phone", "messages"],
+        ["person", "platform", "name", "key", "phone", "msgs"],
         [
             [
                 r["person"] or "",
@@ -556,6 +679,7 @@ def people(rows: list[dict[str, Any]]) -> None:
             ]
             for r in rows
         ],
+        keep=("platform", "key", "phone"),
     )
 
 
@@ -647,6 +771,7 @@ def policy_versions(rows: list[dict[str, Any]]) -> None:
             ]
             for r in rows
         ],
+        keep=("version", "loaded", "sha256"),
     )
 
 
@@ -682,22 +807,64 @@ def explanation(info: dict[str, Any]) -> None:
         line(f"    {m['rule']}: {m['why']}")
 
 
+def hold_scope_text(scope: dict[str, Any]) -> str:
+    """A hold's scope as an officer reads it: "chat Marcus Lee; sent from 2024-01-01"."""
+    parts = []
+    for key in ("custodian", "chat", "participant"):
+        if scope.get(key):
+            parts.append(f"{key} {', '.join(scope[key])}")
+    if scope.get("sent_after") or scope.get("sent_before"):
+        since = f" from {scope['sent_after']}" if scope.get("sent_after") else ""
+        until = f" before {scope['sent_before']}" if scope.get("sent_before") else ""
+        parts.append(f"sent{since}{until}")
+    if scope.get("query"):
+        parts.append(f"query {scope['query']}")
+    return "; ".join(parts) or "everything"
+
+
 def holds(rows: list[dict[str, Any]]) -> None:
     table(
         "Legal holds",
-        ["name", "matter", "active", "scope", "created", "released"],
+        ["name", "status", "matter", "scope", "created"],
         [
             [
                 r["name"],
+                "active" if r["active"] else "released",
                 r["matter"],
-                "yes" if r["active"] else "no",
-                "; ".join(f"{k}={v}" for k, v in r["scope"].items() if k != "tz") or "everything",
+                hold_scope_text(r["scope"]),
                 (r["created_at"] or "")[:10],
-                (r["released_at"] or "")[:10],
             ]
             for r in rows
         ],
+        keep=("name", "status", "created"),
     )
+
+
+def _when(at: str | None) -> str:
+    return "-" if not at else at[:16].replace("T", " ") + " UTC"
+
+
+def hold(info: dict[str, Any]) -> None:
+    """One hold, every value as an officer reads it."""
+    scope = info["scope"]
+    dated = scope.get("sent_after") or scope.get("sent_before")
+    zone = f" (days in {scope['tz']})" if dated else ""
+    released = "-"
+    if info["released_at"]:
+        released = (
+            f"{_when(info['released_at'])} by {info['released_by']}: {info['release_reason']}"
+        )
+    pairs = {
+        "Hold": f"{info['name']} ({'active' if info['active'] else 'released'})",
+        "Matter": info["matter"],
+        "Reason": info["reason"],
+        "Scope": hold_scope_text(scope) + zone,
+        "Created": f"{_when(info['created_at'])} by {info['created_by']}",
+        "Released": released,
+    }
+    if info["active"]:
+        pairs["Held now"] = f"{info['held_now']} message(s)"
+    key_value(pairs)
 
 
 def purge_report(report: dict[str, Any]) -> None:
@@ -774,14 +941,24 @@ def _pairs(values: dict[str, Any]) -> str:
 
 
 def audit_entries(rows: list[dict[str, Any]]) -> None:
-    """One block per entry, like `git log`: the header line, then args and details."""
+    """One block per entry, like `git log`: the header line, then args and details, each
+    line at most as wide as the output (cut with "…"; `audit --json` has everything)."""
+    width = console().width
+    was_cut = False
     for r in rows:
-        line(f"{r['seq']:>6}  {r['at']}  {r['user']}@{r['host']}  {r['action']}  {r['outcome']}")
+        who = f"{r['user']}@{r['host']}"
+        lines = [f"{r['seq']:>6}  {r['at']}  {who}  {r['action']}  {r['outcome']}"]
         if r["args"]:
-            line(f"        args:     {_pairs(r['args'])}")
+            lines.append(f"        args:     {_pairs(r['args'])}")
         if r["details"]:
-            line(f"        details:  {_pairs(r['details'])}")
+            lines.append(f"        details:  {_pairs(r['details'])}")
+        for text in lines:
+            shown = cut(" ".join(text.splitlines()), width)
+            was_cut = was_cut or shown != text
+            line(shown)
     line(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+    if was_cut:
+        line("Long lines were cut (…); `archiver audit --json` shows every entry in full.")
 
 
 AUDIT_CSV_COLUMNS = (
@@ -790,9 +967,9 @@ AUDIT_CSV_COLUMNS = (
 
 
 def audit_csv(rows: list[dict[str, Any]]) -> None:
-    import csv
+    from archiver.export import SafeCsvWriter
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = SafeCsvWriter(sys.stdout, lineterminator="\n")
     writer.writerow(AUDIT_CSV_COLUMNS)
     for r in rows:
         writer.writerow(
@@ -801,37 +978,12 @@ def audit_csv(rows: list[dict[str, Any]]) -> None:
 
 
 def audit_exported(report: dict[str, Any]) -> None:
-    redacted = ", arguments and names redacted" if report["redacted"] else ""
+    redacted = ", names, queries, texts and file names redacted" if report["redacted"] else ""
     line(f"Exported {report['entries']} audit entries to {report['out']}{redacted}")
     line(f"  head:         {report['head']}")
     line(f"  signed by:    {report['key_fingerprint']}")
     line(f"  file sha256:  {report['sha256']}")
     line(f"Check it anywhere: archiver verify-signed {report['out']} --public-key PUBFILE")
-
-
-@contextmanager
-def verify_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """One bar per phase of `verify` on stderr when ``enabled``; yields advance(phase, n, total)."""
-    if not enabled:
-        yield lambda phase, n, total: None
-        return
-    bar = Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def advance(phase: str, n: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(phase, total=total)
-        bar.advance(tasks[phase], n)
-
-    with bar:
-        yield advance
 
 
 def verify_report(report: dict[str, Any]) -> None:

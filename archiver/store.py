@@ -4,8 +4,13 @@ An archive is a directory holding ``archive.db`` (SQLCipher 4) and ``keys.json``
 slots). Every connection gets the same pragmas: SQLCipher's own logging silenced, the
 raw 256-bit key, 16 KiB pages (``PAGE_SIZE``), ``temp_store = MEMORY`` (SQLCipher would
 otherwise spill sorts and temp tables to plaintext ``etilqs_*`` files), WAL journaling
-and foreign keys, and the SQL functions the migrations call. A command waits
-``BUSY_SECONDS`` for another one's lock, then says the archive is busy.
+and foreign keys, and the SQL functions the migrations call.
+
+Waiting for another command: a statement that needs a lock another connection holds
+(opening the archive during a large ingest, or starting a write transaction) is tried at
+once; if the archive is busy, the caller's ``Waiting.report`` is told, and SQLite then
+waits up to ``Waiting.seconds`` (``--wait``; default ``BUSY_SECONDS``) before the
+command gives up with ``ArchiveBusy`` (exit 75). No raw "database is locked" leaves here.
 
 WAL lets every command read while another writes, at the price of writing each page
 twice (to the WAL, then into the database at the checkpoint). A large ingest that finds
@@ -22,7 +27,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from pathlib import Path
@@ -88,14 +94,36 @@ def parse_moment(text: str, zone: str, option: str) -> datetime:
     return (when if when.tzinfo else when.replace(tzinfo=tz)).astimezone(UTC)
 
 
-def connect(db_path: Path, key: bytes | None) -> sqlcipher3.Connection:
+def _no_report(seconds: float) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How long a command waits for another one's lock, and who is told that it waits.
+
+    ``report(seconds)`` is entered when the archive turns out to be busy and left when
+    the wait ends (the lock obtained, or ``ArchiveBusy`` raised through it)."""
+
+    seconds: float = BUSY_SECONDS
+    report: Callable[[float], AbstractContextManager[object]] = _no_report
+
+    @property
+    def ms(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def connect(
+    db_path: Path, key: bytes | None, waiting: Waiting | None = None
+) -> sqlcipher3.Connection:
     """Open ``db_path`` with the archive pragmas. ``key=None`` means a plaintext
     database, used only by tests that must read raw pages (secure-deletion checks)."""
+    waiting = waiting or Waiting()
     if not db_path.exists():
         # Owner-only from the first byte; SQLite gives -wal and -shm the same mode.
         os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     conn = sqlcipher3.connect(
-        str(db_path), isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS
+        str(db_path), isolation_level=None, check_same_thread=False, timeout=waiting.seconds
     )
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
@@ -104,17 +132,19 @@ def connect(db_path: Path, key: bytes | None) -> sqlcipher3.Connection:
             conn.execute(f"PRAGMA cipher_page_size = {PAGE_SIZE}")
         else:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only a new file takes it
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        # The first read, which a large ingest holding the archive makes wait.
+        locked(conn, db_path, waiting, "SELECT count(*) FROM sqlite_master")
         conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA journal_mode = WAL")
-    except DbError as exc:
+        locked(conn, db_path, waiting, "PRAGMA journal_mode = WAL")
+    except DbError:
         conn.close()
-        if is_busy(exc):
-            raise busy(db_path) from None
         raise BadKey(
             f"{db_path} does not open with the unlocked key (wrong key, or the file is "
             "not an archive database)"
         ) from None
+    except BaseException:
+        conn.close()
+        raise
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     for name, function in SQL_FUNCTIONS.items():
@@ -149,14 +179,49 @@ def is_damage(exc: BaseException) -> bool:
     return isinstance(exc, DbError) and code is not None and code & 0xFF in (11, 26)
 
 
-def is_busy(exc: Exception) -> bool:
-    return "database is locked" in str(exc) or "database is busy" in str(exc)
+def locked(conn: sqlcipher3.Connection, db_path: Path, waiting: Waiting, sql: str) -> None:
+    """Run ``sql`` (a statement that takes a lock) at once if nobody holds the lock;
+    otherwise report the wait and let SQLite wait up to ``waiting.seconds`` for it."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        try:
+            conn.execute(sql).fetchall()
+            return
+        except DbError as exc:
+            if not is_busy(exc):
+                raise
+        with waiting.report(waiting.seconds):
+            conn.execute(f"PRAGMA busy_timeout = {waiting.ms}")
+            try:
+                conn.execute(sql).fetchall()
+            except DbError as exc:
+                if is_busy(exc):
+                    raise busy(db_path, waiting.seconds) from None
+                raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {waiting.ms}")
 
 
-def busy(db_path: Path) -> ArchiveBusy:
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying that another connection holds a lock."""
+    text = str(exc)
+    return isinstance(exc, DbError) and any(
+        words in text for words in ("database is locked", "database is busy", "table is locked")
+    )
+
+
+def raise_if_busy(exc: BaseException, db_path: Path, seconds: float) -> None:
+    """Where a database error is reported as a finding (verify), a lock held by another
+    command is not one: it becomes ``ArchiveBusy``."""
+    if is_busy(exc):
+        raise busy(db_path, seconds) from None
+
+
+def busy(db_path: Path, seconds: float) -> ArchiveBusy:
     return ArchiveBusy(
-        f"{db_path} is in use by another archiver command (a large ingest holds the archive "
-        f"until it commits; waited {BUSY_SECONDS:g} s); run this again when it has finished"
+        f"{db_path} is in use by another archiver command (an ingest or a purge holds the "
+        f"archive until it commits; waited {seconds:g} s); run this command again when that "
+        "one has finished, or give --wait SECONDS to wait longer"
     )
 
 
@@ -178,9 +243,12 @@ def write_failed(db_path: Path, exc: BaseException) -> WriteFailed:
 class Store:
     """A connection to one archive database, with transactions and small helpers."""
 
-    def __init__(self, conn: sqlcipher3.Connection, db_path: Path) -> None:
+    def __init__(
+        self, conn: sqlcipher3.Connection, db_path: Path, waiting: Waiting | None = None
+    ) -> None:
         self.conn = conn
         self.db_path = db_path
+        self.waiting = waiting or Waiting()
         self._depth = 0
 
     @cached_property
@@ -233,7 +301,7 @@ class Store:
                 return False
             raise
         finally:
-            self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+            self.conn.execute(f"PRAGMA busy_timeout = {self.waiting.ms}")
 
     @property
     def journal_mode(self) -> str:
@@ -260,12 +328,12 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        try:
-            self.conn.execute("BEGIN EXCLUSIVE" if exclusive else "BEGIN IMMEDIATE")
-        except DbError as exc:
-            if is_busy(exc):
-                raise busy(self.db_path) from None
-            raise
+        locked(
+            self.conn,
+            self.db_path,
+            self.waiting,
+            "BEGIN EXCLUSIVE" if exclusive else "BEGIN IMMEDIATE",
+        )
         self._depth = 1
         try:
             yield self

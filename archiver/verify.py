@@ -37,12 +37,11 @@ from archiver.archive import Archive
 from archiver.audit import Head, check_export
 from archiver.auditlog import Entry, Invocation
 from archiver.errors import ChunkDamaged, DamageFound, InputError
-from archiver.store import DbError, Store, connect
+from archiver.store import DbError, Store, Waiting, connect, raise_if_busy
 
 Progress = Callable[[str, int, int], None]
 BATCH = 5000
 CACHE_KIB = 256 * 1024  # page cache of each checking connection: integrity_check seeks indexes
-BUSY_MS = 600_000  # FTS5's check is a write statement: wait for a running ingest to commit
 
 
 @dataclass
@@ -132,7 +131,7 @@ def verify(
     worker threads on their own connections; the Python work reads one snapshot here."""
     tick = progress or _no_progress
     store = archive.store
-    db = (store.db_path, archive.db_key)
+    db = (store.db_path, archive.db_key, store.waiting)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify") as pool:
         integrity = pool.submit(_sqlite_integrity, *db)
         pages = pool.submit(_pages_and_index, *db)
@@ -164,15 +163,17 @@ def _chain(
     try:
         return check_chain(store, archive_id, head, tick)
     except DbError as exc:
+        raise_if_busy(exc, store.db_path, store.waiting.seconds)
         check = Check("audit-trail", "audit trail", "entries")
         check.fail(f"stopped: the database cannot be read ({exc})")
         return check, {}, None
 
 
-def _guarded(check: Check, run: Callable[..., None], *args: Any) -> None:
+def _guarded(check: Check, run: Callable[..., None], store: Store, *args: Any) -> None:
     try:
-        run(check, *args)
+        run(check, store, *args)
     except DbError as exc:
+        raise_if_busy(exc, store.db_path, store.waiting.seconds)
         check.fail(f"stopped: the database cannot be read ({exc})")
 
 
@@ -318,19 +319,20 @@ def _check_head(check: Check, expected: Head, found: str | None, last: Entry | N
 
 
 @contextmanager
-def _connection(db_path: Path, key: bytes) -> Iterator[Any]:
-    conn = connect(db_path, key)
+def _connection(db_path: Path, key: bytes, waiting: Waiting) -> Iterator[Any]:
+    """A checking connection; FTS5's check is a write statement, so it waits for a
+    running ingest to commit as long as the command may wait (``--wait``)."""
+    conn = connect(db_path, key, waiting)
     try:
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         yield conn
     finally:
         conn.close()
 
 
-def _sqlite_integrity(db_path: Path, key: bytes) -> list[Check]:
+def _sqlite_integrity(db_path: Path, key: bytes, waiting: Waiting) -> list[Check]:
     check = Check("sqlite", "SQLite integrity", "pages")
-    with _connection(db_path, key) as conn:
+    with _connection(db_path, key, waiting) as conn:
         try:
             check.checked = int(conn.execute("PRAGMA page_count").fetchone()[0])
             rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
@@ -341,22 +343,24 @@ def _sqlite_integrity(db_path: Path, key: bytes) -> list[Check]:
                     for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")
                 ] or rows
         except DbError as exc:
+            raise_if_busy(exc, db_path, waiting.seconds)
             rows = [f"the database cannot be read ({exc})"]
     if rows != ["ok"]:
         check.fail(rows[0], count=len(rows))
     return [check]
 
 
-def _pages_and_index(db_path: Path, key: bytes) -> list[Check]:
+def _pages_and_index(db_path: Path, key: bytes, waiting: Waiting) -> list[Check]:
     """Page HMACs (free pages included) and the FTS5 index's own integrity check."""
     pages = Check("page-hmacs", "page HMACs", "pages")
     index = Check("search-index", "search index", "entries")
-    with _connection(db_path, key) as conn:
+    with _connection(db_path, key, waiting) as conn:
         try:
             pages.checked = int(conn.execute("PRAGMA page_count").fetchone()[0])
             for (problem,) in conn.execute("PRAGMA cipher_integrity_check").fetchall():
                 pages.fail(str(problem))
         except DbError as exc:
+            raise_if_busy(exc, db_path, waiting.seconds)
             pages.fail(f"the database cannot be read ({exc})")
         try:
             index.checked = int(
@@ -364,6 +368,7 @@ def _pages_and_index(db_path: Path, key: bytes) -> list[Check]:
             )
             conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
         except DbError as exc:
+            raise_if_busy(exc, db_path, waiting.seconds)
             index.fail(str(exc))
     return [pages, index]
 
@@ -539,6 +544,7 @@ def check_files(store: Store, tick: Progress = _no_progress) -> list[Check]:
                 elif sha in bad:
                     check.fail(what.format(item, sha[:12] + "…") + ": " + bad[sha], item)
     except DbError as exc:
+        raise_if_busy(exc, store.db_path, store.waiting.seconds)
         for check in (originals, attachments):
             check.fail(f"stopped: the database cannot be read ({exc})")
     return [originals, attachments]

@@ -18,6 +18,7 @@ from archiver.archive import Archive, open_archive
 from archiver.errors import ArchiveBusy, InputError
 from archiver.keyring import Secret
 from archiver.purge import dry_run, execute, purge_lock
+from archiver.store import Waiting
 from tests.conftest import inv
 from tests.fakeparser import FakeParser, FakeTelegramParser
 from tests.retention_helpers import add_export, at, clock, load, texts
@@ -60,8 +61,8 @@ def test_a_hold_placed_mid_purge_protects_every_message_it_reported(
     monkeypatch.setattr(purge_module, "BATCH", 2)
     placed: dict[str, object] = {}
 
-    def after_batch(n: int) -> None:
-        if not placed:  # another officer places a hold after the first batch committed
+    def after_batch(phase: str, n: int, total: int | None) -> None:
+        if phase == "deleting" and not placed:  # a hold placed after the first batch
             placed.update(
                 holds.create(
                     second, "family-matter", matter="M-1", reason="preservation letter",
@@ -99,9 +100,10 @@ def test_a_longer_policy_loaded_mid_purge_stops_the_deletions(
     monkeypatch.setattr(purge_module, "BATCH", 2)
     longer = POLICY.replace('"1 year"', '"10 years"')
 
-    def after_batch(n: int) -> None:
+    def after_batch(phase: str, n: int, total: int | None) -> None:
         if (
-            len(texts(second)) == 4
+            phase == "deleting"
+            and len(texts(second)) == 4
             and second.store.one("SELECT max(version) FROM policy_sets") == 1
         ):
             load(second, tmp_path, longer, name="longer.toml")
@@ -128,8 +130,9 @@ def test_a_read_only_command_mid_purge_does_not_rebuild_the_decisions(
 
     monkeypatch.setattr(purge_module, "Evaluator", Counting)
 
-    def after_batch(n: int) -> None:  # a search loop in another process appends entries
-        auditlog.append(second.store, inv("search"), details={"hits": 0})
+    def after_batch(phase: str, n: int, total: int | None) -> None:
+        if phase == "deleting":  # a search loop in another process appends entries
+            auditlog.append(second.store, inv("search"), details={"hits": 0})
 
     report = execute(archive, NOW, clock(NOW), progress=after_batch)
     assert report["deleted"] == 6
@@ -152,7 +155,9 @@ def _kill_mid_purge(archive_path: Path, key_file: Path, after_batches: int) -> i
         a = open_archive(Path({str(archive_path)!r}),
                          Secret("keyfile", Path({str(key_file)!r}).read_bytes(), "t"))
         done = []
-        def step(n):
+        def step(phase, n, total):
+            if phase != "deleting":
+                return
             done.append(n)
             if len(done) == {after_batches}:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -233,6 +238,7 @@ def test_certificate_dir_names_each_run_by_time_and_id(archive: Archive, tmp_pat
 def test_only_one_purge_runs_at_a_time(archive: Archive, tmp_path: Path) -> None:
     add_export(archive, tmp_path, "family.fake", lines("Family", 2))
     load(archive, tmp_path, POLICY)
+    archive.store.waiting = Waiting(0.4)  # --wait 0.4
     with purge_lock(archive), pytest.raises(ArchiveBusy, match="another `archiver purge"):
         execute(archive, NOW, clock(NOW))
     assert len(texts(archive)) == 2

@@ -77,9 +77,13 @@ def test_unattended_purge_certifies_and_verifies(run: Run, ready: Path) -> None:
 def test_a_failing_unattended_purge_exits_non_zero(run: Run, ready: Path) -> None:
     result = run("purge", "--execute", "--as-of", "2031-01-01", "--json", **KEY)
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: --as-of 2031-01-01T00:00:00.000000Z is in the future")
+    failure = json.loads(result.stdout)  # with --json, the error is JSON on stdout too
+    assert failure["exit_code"] == 1
+    assert failure["error"].startswith("--as-of 2031-01-01T00:00:00.000000Z is in the future")
+    assert result.stderr == ""
     locked = run("purge", "--execute", "--json")  # no secret, no terminal
     assert locked.exit_code == 3
+    assert json.loads(locked.stdout)["exit_code"] == 3
 
 
 def test_explain_tells_which_level_decided(run: Run, ready: Path) -> None:

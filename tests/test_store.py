@@ -4,6 +4,8 @@ exclusive bulk load takes the archive alone under a rollback journal, when it ca
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,11 +14,29 @@ from archiver import store as store_module
 from archiver.archive import Archive, open_archive
 from archiver.errors import ArchiveBusy
 from archiver.keyring import Secret
-from archiver.store import DbError
+from archiver.store import DbError, Waiting
 
 
-def second(tmp_path: Path, key_file: Path) -> Archive:
-    return open_archive(tmp_path / "archive", Secret("keyfile", key_file.read_bytes(), "t"))
+def second(tmp_path: Path, key_file: Path, waiting: Waiting | None = None) -> Archive:
+    secret = Secret("keyfile", key_file.read_bytes(), "t")
+    return open_archive(tmp_path / "archive", secret, waiting=waiting)
+
+
+class Reports:
+    """A ``Waiting.report`` that records what the operator would be told."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    @contextmanager
+    def __call__(self, seconds: float) -> Iterator[None]:
+        self.events.append(f"waiting up to {seconds:g} s")
+        try:
+            yield
+        except ArchiveBusy:
+            self.events.append("gave up")
+            raise
+        self.events.append("got it")
 
 
 def dangling(archive: Archive, custodian: int = 9) -> None:
@@ -91,37 +111,74 @@ def test_an_exclusive_bulk_load_stays_in_wal_while_another_command_has_the_archi
 
 
 def test_a_command_started_during_an_exclusive_load_reports_the_archive_busy(
-    archive: Archive, tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
+    archive: Archive, tmp_path: Path, key_file: Path
 ) -> None:
-    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.2)
+    reports = Reports()
     with archive.store.bulk(exclusive=True):
         dangling(archive)
         started = time.monotonic()
         with pytest.raises(ArchiveBusy) as caught:
-            second(tmp_path, key_file)
-        assert time.monotonic() - started < 3
+            second(tmp_path, key_file, Waiting(0.2, reports))
+        assert 0.2 <= time.monotonic() - started < 3
+    assert caught.value.exit_code == 75
     assert str(caught.value) == (
-        f"{tmp_path / 'archive' / 'archive.db'} is in use by another archiver command (a "
-        "large ingest holds the archive until it commits; waited 0.2 s); run this again "
-        "when it has finished"
+        f"{tmp_path / 'archive' / 'archive.db'} is in use by another archiver command (an "
+        "ingest or a purge holds the archive until it commits; waited 0.2 s); run this "
+        "command again when that one has finished, or give --wait SECONDS to wait longer"
     )
-    later = second(tmp_path, key_file)
+    assert reports.events == ["waiting up to 0.2 s", "gave up"]
+    later = second(tmp_path, key_file, Waiting(0.2, reports))
     try:
         assert later.store.one("SELECT count(*) FROM message_custodians") == 1
     finally:
         later.close()
+    assert reports.events == ["waiting up to 0.2 s", "gave up"]  # free: nothing to report
 
 
 def test_a_write_while_another_command_writes_reports_the_archive_busy(
-    archive: Archive, tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
+    archive: Archive, tmp_path: Path, key_file: Path
 ) -> None:
-    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.2)
-    other = second(tmp_path, key_file)
+    reports = Reports()
+    other = second(tmp_path, key_file, Waiting(0.2, reports))
     try:
         with archive.store.bulk():
             dangling(archive)
             busy = pytest.raises(ArchiveBusy, match="is in use by another archiver command")
             with busy, other.store.transaction():
                 pass
+        assert reports.events == ["waiting up to 0.2 s", "gave up"]
+        with other.store.transaction():
+            pass
+        assert reports.events == ["waiting up to 0.2 s", "gave up"]
     finally:
+        other.close()
+
+
+def test_a_write_waits_for_the_lock_within_its_limit_and_says_so(
+    archive: Archive, tmp_path: Path, key_file: Path
+) -> None:
+    """The lock is released while the second command waits: it goes on, having reported
+    the wait, and its transaction commits."""
+    import threading
+
+    reports = Reports()
+    other = second(tmp_path, key_file, Waiting(10, reports))
+    entered = threading.Event()
+
+    def hold_briefly() -> None:
+        with archive.store.transaction():
+            entered.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_briefly)
+    holder.start()
+    try:
+        entered.wait(5)
+        with other.store.transaction():
+            other.store.set_meta("touched", "yes")
+        holder.join()
+        assert reports.events == ["waiting up to 10 s", "got it"]
+        assert archive.store.meta("touched") == "yes"
+    finally:
+        holder.join()
         other.close()

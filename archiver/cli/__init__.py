@@ -1,60 +1,120 @@
 """The `archiver` command line: a thin shell over the library.
 
 Each command parses its options, calls one library function and hands the result to
-``archiver.render``. Library errors become one clean line on stderr and the exit code of
-DESIGN.md's Contracts (1 error, 2 usage, 3 cannot unlock, 4 damage found), plus 6 (not
-permitted for the unlocking key slot's role) and 7 (filed for a second admin's approval).
+``archiver.render``. Library errors become one clean line on stderr and an exit code: 1
+error, 2 usage, 3 cannot unlock, 4 damage found, 6 not permitted for the unlocking key
+slot's role, 7 filed for a second admin's approval, 75 busy (``archiver.errors``).
+
+With ``--json`` anywhere on the command line, stdout holds exactly one JSON document
+whatever happens: a failure is ``{"error": MESSAGE, "exit_code": N}`` (usage errors
+included; a request filed for approval is ``{"pending": MESSAGE, "request_id": ID,
+"exit_code": 7}``), and a command that fails after producing a result (``ingest`` with
+failed exports, ``verify`` finding damage) adds those two keys to its result.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import click
 
 from archiver import __version__, render
-from archiver.errors import ApprovalPending, ArchiverError, DamageFound
-from archiver.store import is_damage
+from archiver.errors import ApprovalPending, ArchiveBusy, ArchiverError, DamageFound
+from archiver.store import is_busy, is_damage
+
+JSON_ERRORS = "archiver.json_errors"
+
+
+def json_requested(args: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options (before a ``--`` that ends them)."""
+    tokens = list(args)
+    if "--" in tokens:
+        tokens = tokens[: tokens.index("--")]
+    return "--json" in tokens
+
+
+def fail(ctx: click.Context, message: str, exit_code: int) -> NoReturn:
+    """Report a failure as the command line asked (a line on stderr, or JSON) and exit."""
+    if ctx.meta.get(JSON_ERRORS):
+        render.json_error(message, exit_code)
+    else:
+        render.error(message)
+    ctx.exit(exit_code)
 
 
 class ArchiverGroup(click.Group):
     """Turns library errors into a message and an exit code, never a traceback."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        as_json = json_requested(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            if not as_json:
+                raise
+            render.json_error(exc.format_message(), exc.exit_code)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        ctx.meta[JSON_ERRORS] = as_json
+        return ctx
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ApprovalPending as exc:
-            render.pending(str(exc))
+            if ctx.meta.get(JSON_ERRORS):
+                render.print_json(
+                    {"pending": str(exc), "request_id": exc.request_id, "exit_code": exc.exit_code}
+                )
+            else:
+                render.pending(str(exc))
             ctx.exit(exc.exit_code)
         except ArchiverError as exc:
-            render.error(str(exc))
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            fail(ctx, str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.Abort):
             raise
+        except click.ClickException as exc:
+            if not ctx.meta.get(JSON_ERRORS):
+                raise
+            fail(ctx, exc.format_message(), exc.exit_code)
         except BrokenPipeError:
             # `archiver audit | head`: the reader went away; stop quietly like Unix tools.
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
             ctx.exit(0)
         except KeyboardInterrupt:
-            render.error("interrupted; nothing half-written was kept")
-            ctx.exit(130)
+            fail(ctx, "interrupted; nothing half-written was kept", 130)
         except Exception as exc:
             if is_damage(exc):  # a command that reads the database outside with_archive
-                render.error(
+                fail(
+                    ctx,
                     f"the archive database is damaged: SQLite reports '{exc}'. Run `archiver "
                     "verify` to see what is damaged, and restore the archive from a backup "
-                    "made with `archiver backup`."
+                    "made with `archiver backup`.",
+                    DamageFound.exit_code,
                 )
-                ctx.exit(DamageFound.exit_code)
+            if is_busy(exc):
+                fail(
+                    ctx,
+                    "the archive is in use by another archiver command; run this command "
+                    "again when that one has finished, or give --wait SECONDS to wait longer",
+                    ArchiveBusy.exit_code,
+                )
             if os.environ.get("ARCHIVER_DEBUG"):
                 raise
-            render.error(
+            fail(
+                ctx,
                 f"unexpected {type(exc).__name__}: {exc}. This is a bug in archiver; "
-                "re-run with ARCHIVER_DEBUG=1 for details and report it."
+                "re-run with ARCHIVER_DEBUG=1 for details and report it.",
+                1,
             )
-            ctx.exit(1)
 
 
 @click.group(cls=ArchiverGroup, context_settings={"help_option_names": ["-h", "--help"]})

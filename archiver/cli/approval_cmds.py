@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,13 @@ from archiver import approvals, render
 from archiver import settings as settings_lib
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
-from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.cli.common import (
+    NewPath,
+    archive_options,
+    json_option,
+    show_progress,
+    with_archive,
+)
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -174,7 +179,7 @@ def requests_cancel(
 @archive_options
 @click.option(
     "--certificate",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="For a purge request: also write the signed purge certificate to this new file.",
 )
 @json_option
@@ -197,7 +202,7 @@ def approve(
     Example:
       ARCHIVER_PASSPHRASE='second officer passphrase' archiver approve 3
     """
-    show = sys.stderr.isatty() and not as_json
+    show = show_progress(as_json)
     info = with_archive(
         ctx,
         archive_dir,
@@ -217,7 +222,7 @@ def _approve(
     certificate: Path | None,
     show: bool,
 ) -> dict[str, Any]:
-    with render.progress("Performing", None, show) as advance:
+    with render.progress(show) as advance:
         return approvals.approve(
             archive, request_id, inv, certificate=certificate, progress=advance
         )

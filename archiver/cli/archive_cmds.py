@@ -10,9 +10,11 @@ import click
 from archiver import crypto, maintenance, render
 from archiver.archive import create_archive
 from archiver.cli.common import (
+    NewPath,
     archive_options,
     invocation,
     json_option,
+    location_options,
     new_passphrase,
     with_archive,
 )
@@ -44,11 +46,11 @@ def first_secret(key_file: Path | None) -> tuple[Secret, str]:
 
 
 @click.command()
-@archive_options
+@location_options
 @click.option("--tz", help="Default time zone for exports (IANA name) [default: this machine's].")
 @click.option(
     "--recovery-key-out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="Write the recovery key to this new file (mode 0600) instead of showing it.",
 )
 @click.option(
@@ -131,7 +133,7 @@ def status(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json
 
 
 @click.command()
-@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("dest", type=NewPath(folder=True))
 @archive_options
 @json_option
 @click.pass_context

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -12,15 +11,16 @@ import click
 from archiver import audit as audit_lib
 from archiver import render
 from archiver import verify as verify_lib
-from archiver.archive import Archive, open_archive
+from archiver.archive import Archive
 from archiver.cli.common import (
+    NewPath,
     archive_options,
-    invocation,
     json_option,
-    unlock_secret,
+    open_for,
+    show_progress,
     with_archive,
 )
-from archiver.errors import InputError
+from archiver.errors import DamageFound, InputError
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ def _read_trail(
 ) -> T:
     """Open the archive and read, writing no entry: reading the trail is not logged, so
     the head it shows stays the head. (Opening may still log a schema migration.)"""
-    archive = open_archive(archive_dir, unlock_secret(key_file), invocation(ctx))
+    archive = open_for(ctx, archive_dir, key_file)
     try:
         return read(archive)
     finally:
@@ -51,7 +51,9 @@ def _read_trail(
 @click.option("--since", help="Only entries at or after this date (YYYY-MM-DD) or ISO time.")
 @click.option("--action", help="Only this command, e.g. search, ingest, key (also key.*).")
 @json_option
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV rows.")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print CSV rows (formula-like cells start with a ')."
+)
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -129,13 +131,15 @@ def head(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json: 
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="File to write (must not exist; written with mode 0600).",
 )
 @click.option(
     "--redact",
     is_flag=True,
-    help="Replace argument values and names in details by keyed hashes (hmac:...).",
+    help="Replace names (people, chats, holds, custodians, matters, files), queries and "
+    "free texts by keyed hashes (hmac:...); times, zones, counts, ids and outcomes stay "
+    "readable.",
 )
 @json_option
 @click.pass_context
@@ -152,8 +156,8 @@ def export(
     The file holds the entries as stored (metadata, never message content) with their
     hashes and the head, signed with the archive's Ed25519 key: anyone with the public
     key (`archiver key public --out`) checks it with `archiver verify-signed`, no
-    archive key needed. Arguments such as search queries can name people: use
-    --redact before handing the file on.
+    archive key needed. Arguments such as search queries, chat titles and hold names can
+    name people: use --redact before handing the file on.
 
     \b
     Example:
@@ -205,16 +209,20 @@ def verify(
     """
 
     def action(archive, inv):  # type: ignore[no-untyped-def]
-        show = sys.stderr.isatty() and not as_json
-        with render.verify_progress(show) as progress:
+        with render.progress(show_progress(as_json)) as progress:
             return verify_lib.verify(archive, inv, head=expected, progress=progress)
 
     report = with_archive(ctx, archive_dir, key_file, action)
-    if as_json:
-        render.print_json(report.as_dict())
-    else:
+    if not as_json:
         render.verify_report(report.as_dict())
-    report.raise_if_damaged()
+        report.raise_if_damaged()
+        return
+    try:
+        report.raise_if_damaged()
+    except DamageFound as exc:
+        render.print_json(report.as_dict() | {"error": str(exc), "exit_code": exc.exit_code})
+        ctx.exit(exc.exit_code)
+    render.print_json(report.as_dict())
 
 
 @click.command("verify-signed")

@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import shlex
 import socket
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,19 +26,44 @@ from archiver import render, roles
 from archiver.archive import Archive, damaged, open_archive
 from archiver.auditlog import Invocation, record_failure
 from archiver.cli import permissions
-from archiver.errors import ApprovalPending, ArchiverError, SecretRequired
+from archiver.errors import ApprovalPending, ArchiveBusy, ArchiverError, SecretRequired
 from archiver.keyring import Secret, read_key_file
-from archiver.store import is_damage
+from archiver.store import BUSY_SECONDS, Waiting, busy, is_busy, is_damage
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 MIN_PASSPHRASE = 10
 REDACTED_PARAMS = ("passphrase", "secret", "password", "recovery_key")
+MAX_WAIT = 24 * 3600.0
+WAIT = "archiver.wait"
+
+
+def _keep_wait(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    ctx.meta[WAIT] = value
+    return value
 
 
 def archive_options(func: F) -> F:
-    """``--archive`` and ``--key-file``, on every command that opens an archive."""
+    """``--archive``, ``--key-file`` and ``--wait``, on every command that opens an
+    existing archive."""
+    func = click.option(
+        "--wait",
+        type=click.FloatRange(min=0, max=MAX_WAIT),
+        default=BUSY_SECONDS,
+        show_default=True,
+        envvar="ARCHIVER_WAIT",
+        metavar="SECONDS",
+        expose_value=False,
+        callback=_keep_wait,
+        help="Wait up to SECONDS for another archiver command to release the archive, then "
+        "exit 75 (env ARCHIVER_WAIT; e.g. --wait 600 in a cron job).",
+    )(func)
+    return location_options(func)
+
+
+def location_options(func: F) -> F:
+    """``--archive`` and ``--key-file`` (``init``, which creates the archive)."""
     func = click.option(
         "--key-file",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -55,12 +82,55 @@ def archive_options(func: F) -> F:
     return func
 
 
+class NewPath(click.Path):
+    """A file (or, with ``folder=True``, a directory) this command creates.
+
+    Checked while the command line is read, before anything is unlocked or changed: the
+    folder it goes in must exist (for a directory, the nearest existing one above it) and
+    be writable; otherwise a usage error (exit 2) names the path and what to do. A file
+    that already exists is refused later by the command itself (it never overwrites)."""
+
+    def __init__(self, folder: bool = False) -> None:
+        super().__init__(file_okay=not folder, dir_okay=folder, path_type=Path)
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        parent = path.parent
+        if self.folder:
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+        elif not parent.exists():
+            self.fail(
+                f"{path}: the folder {parent} does not exist; create it first "
+                f"(mkdir -p {shlex.quote(str(parent))}) or choose another path",
+                param,
+                ctx,
+            )
+        if not parent.is_dir():
+            self.fail(f"{path}: {parent} is not a folder", param, ctx)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            self.fail(f"{path}: cannot create files in {parent} (permission denied)", param, ctx)
+        return path
+
+
 def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help='Print JSON for scripts; a failure too: {"error": ..., "exit_code": N}.',
+    )(func)
 
 
 def stdin_is_tty() -> bool:
     return sys.stdin.isatty()
+
+
+def show_progress(as_json: bool = False) -> bool:
+    """Progress bars only for a person watching: both outputs a terminal, and no --json
+    (never in pipes, files or cron mail)."""
+    return not as_json and sys.stdout.isatty() and sys.stderr.isatty()
 
 
 def unlock_secret(key_file: Path | None) -> Secret:
@@ -131,6 +201,29 @@ def invocation(ctx: click.Context, **extra: Any) -> Invocation:
     )
 
 
+@contextlib.contextmanager
+def report_waiting(seconds: float) -> Iterator[None]:
+    """Tell the operator (on stderr) that this command waits for another one, and for how
+    long it waited once the archive is free."""
+    render.notice(
+        f"The archive is in use by another archiver command; waiting up to {seconds:g} s "
+        "for it (--wait)."
+    )
+    started = time.monotonic()
+    yield
+    render.notice(f"Waited {time.monotonic() - started:.1f} s; the archive is free, continuing.")
+
+
+def waiting(ctx: click.Context) -> Waiting:
+    """How long this command waits for another one's lock (``--wait``)."""
+    return Waiting(float(ctx.meta.get(WAIT, BUSY_SECONDS)), report_waiting)
+
+
+def open_for(ctx: click.Context, archive_dir: Path, key_file: Path | None) -> Archive:
+    """Unlock and open the archive for this command (waiting as ``--wait`` says)."""
+    return open_archive(archive_dir, unlock_secret(key_file), invocation(ctx), waiting=waiting(ctx))
+
+
 def with_archive(
     ctx: click.Context,
     archive_dir: Path,
@@ -139,16 +232,21 @@ def with_archive(
 ) -> T:
     """Unlock the archive, check the unlocking slot's role, run ``action``; a failure
     (a refusal by role included) still leaves an audit entry, and a database error that
-    means damage becomes ``DamageFound`` (exit 4)."""
+    means damage becomes ``DamageFound`` (exit 4). A busy archive (another command holds
+    it) leaves none: nothing can be written."""
     inv = invocation(ctx)
-    archive = open_archive(archive_dir, unlock_secret(key_file), inv)
+    archive = open_archive(archive_dir, unlock_secret(key_file), inv, waiting=waiting(ctx))
     try:
         permission, what = permissions.required(inv.command, inv.args)
         roles.require(archive.role, permission, what, archive.describe_slot())
         return action(archive, inv)
     except ApprovalPending:
         raise  # filed with its own audit entry: not a failure
+    except ArchiveBusy:
+        raise
     except Exception as exc:
+        if is_busy(exc):
+            raise busy(archive.store.db_path, archive.store.waiting.seconds) from None
         with contextlib.suppress(Exception):
             record_failure(archive.store, inv, exc)
         if is_damage(exc):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -12,7 +11,13 @@ from archiver import chats as chats_lib
 from archiver import export as export_lib
 from archiver import ingest as ingest_lib
 from archiver import render
-from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.cli.common import (
+    NewPath,
+    archive_options,
+    json_option,
+    show_progress,
+    with_archive,
+)
 from archiver.parsers import PLATFORM_CHOICES
 
 
@@ -71,18 +76,23 @@ def ingest(
             date_order=date_order,  # type: ignore[arg-type]
             platform=platform,
         )
-        show = sys.stderr.isatty() and not as_json
-        with render.progress("Ingesting messages", None, show) as advance:
+        with render.progress(show_progress(as_json)) as advance:
             return ingest_lib.ingest(archive, list(paths), options, inv, advance)
 
     report = with_archive(ctx, archive_dir, key_file, action)
+    failed = {}
+    if report.failed or report.not_ingested:
+        what = f"{len(report.failed)} export(s) failed; see sources[].error"
+        if report.not_ingested:
+            what += f"; {len(report.not_ingested)} not ingested; see not_ingested"
+        failed = {"error": what, "exit_code": 1}
     if as_json:
-        render.print_json(report.as_dict())
+        render.print_json(report.as_dict() | failed)
     else:
         render.ingest_report(report.as_dict())
     if report.unexpected and os.environ.get("ARCHIVER_DEBUG"):
         raise report.unexpected[0]
-    if report.failed or report.not_ingested:
+    if failed:
         ctx.exit(1)
 
 
@@ -202,12 +212,13 @@ def chats_split(
     type=click.Choice(export_lib.FORMATS),
     default="jsonl",
     show_default=True,
-    help="jsonl: one message record per line (see README); csv: one row per message.",
+    help="jsonl: one message record per line (see README); csv: one row per message, "
+    "a cell a spreadsheet would run as a formula (=, +, -, @...) starting with a '.",
 )
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="File to write (must not exist; written with mode 0600).",
 )
 @click.option("--tz", help="Zone for dates in the query [default: the archive's].")
@@ -233,12 +244,11 @@ def export(
       archiver export 'custodian:dana@broker.example after:2024-01-01' --out prod-001.jsonl
       archiver export --format csv --out everything.csv
     """
-    report = with_archive(
-        ctx,
-        archive_dir,
-        key_file,
-        lambda a, inv: export_lib.export(a, out, fmt, inv, query=query, tz=tz),
-    )
+    def action(archive, inv):  # type: ignore[no-untyped-def]
+        with render.progress(show_progress(as_json)) as advance:
+            return export_lib.export(archive, out, fmt, inv, query=query, tz=tz, progress=advance)
+
+    report = with_archive(ctx, archive_dir, key_file, action)
     if as_json:
         render.print_json(report)
     else:

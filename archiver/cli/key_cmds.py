@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from archiver import approvals, keys, render
-from archiver.cli.common import F, archive_options, json_option, new_passphrase, with_archive
+from archiver.cli.common import (
+    F,
+    NewPath,
+    archive_options,
+    json_option,
+    new_passphrase,
+    with_archive,
+)
 from archiver.errors import Refused
 from archiver.keyring import write_secret_file
 from archiver.roles import ROLES, Role
@@ -88,7 +95,7 @@ def add_passphrase(
 
 
 @key.command("add-keyfile")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=NewPath())
 @archive_options
 @role_option
 @click.option("--label", help="A note to recognise the slot by (e.g. 'nightly purge job').")
@@ -176,7 +183,7 @@ def rotate(ctx: click.Context, archive_dir: Path, key_file: Path | None) -> None
 @archive_options
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="Write the public key (PEM) to this new file.",
 )
 @json_option

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +13,13 @@ from archiver import purge as purge_lib
 from archiver import retention as retention_lib
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
-from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.cli.common import (
+    NewPath,
+    archive_options,
+    json_option,
+    show_progress,
+    with_archive,
+)
 from archiver.store import parse_moment
 
 
@@ -290,7 +295,7 @@ def hold_show(
     if as_json:
         render.print_json(info)
     else:
-        render.key_value({k: v for k, v in info.items() if k != "warnings"})
+        render.hold(info)
     render.warnings_list(info["warnings"])
 
 
@@ -336,7 +341,7 @@ def hold_release(
 @click.option("--allow-future", is_flag=True, help="Allow --execute with an --as-of in the future.")
 @click.option(
     "--certificate",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NewPath(),
     help="Also write the signed purge certificate to this new file.",
 )
 @click.option(
@@ -372,16 +377,15 @@ def purge(
     \b
     Example:
       archiver purge
-      ARCHIVER_KEY_FILE=/etc/archiver/purge.key archiver purge --execute --json \\
+      ARCHIVER_KEY_FILE=/etc/archiver/purge.key archiver purge --execute --json --wait 600 \\
           --certificate-dir /var/log/archiver/certificates
     """
     if certificate is not None and certificate_dir is not None:
         raise click.UsageError("give --certificate or --certificate-dir, not both")
-    show = sys.stderr.isatty() and not as_json
 
     def action(a: Archive, inv: Invocation) -> dict[str, object]:
         when = parse_as_of(as_of, a, inv)
-        with render.progress("Purging" if execute else "Evaluating", None, show) as advance:
+        with render.progress(show_progress(as_json)) as advance:
             if execute:
                 return approvals.execute_purge(
                     a,

@@ -80,7 +80,12 @@ def _positive_limit(ctx: click.Context, param: click.Parameter, value: int | Non
 )
 @click.option("--tz", help="Zone for dates in the query and the output [default: the archive's].")
 @json_option
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV rows (same columns as export).")
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Print CSV rows (same columns as export; formula-like cells start with a ').",
+)
 @click.option("--ids", "as_ids", is_flag=True, help="Print only message ids, one per line.")
 @click.option("--count", "as_count", is_flag=True, help="Print only the number of hits.")
 @click.pass_context

@@ -93,6 +93,17 @@ def chat_key(chat_id: object, name: str | None, chat_type: str | None, fallback:
     return fallback
 
 
+SAVED_MESSAGES = "Saved Messages"
+
+
+def chat_title(name: str | None, chat_type: str | None) -> str | None:
+    """The title a chat is shown under: its name; the one Telegram itself shows for the
+    saved-messages chat, which the export leaves nameless."""
+    if name:
+        return name
+    return SAVED_MESSAGES if chat_type == "saved_messages" else None
+
+
 def name_key(name: str | None) -> str:
     """A sender key derived from a display name, when the export gives no id."""
     return "name:" + (name if name is not None else "Deleted Account")

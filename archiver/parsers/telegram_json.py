@@ -43,6 +43,7 @@ from archiver.parsers.telegram_common import (
     LocalClock,
     attachment,
     chat_key,
+    chat_title,
     describe_service,
     era_guess,
     from_unix,
@@ -315,7 +316,8 @@ class _Chat:
             chat_id = unshift_chat_id(chat_id)
         fallback = f"file:{self.run.file.path}#{self.index}"
         self.key = chat_key(chat_id, name, self.type, fallback)
-        yield Chat(platform="telegram", key=self.key, title=name, type=self.type, extra=extra)
+        title = chat_title(name, self.type)
+        yield Chat(platform="telegram", key=self.key, title=title, type=self.type, extra=extra)
         pending, self.pending = self.pending, []
         for m, line in pending:
             yield self.convert(m, line)
@@ -325,7 +327,8 @@ class _Chat:
             yield from self._open(None)
         run = self.run
         self.count = self.total - self.unparsed
-        title = self.header.get("name") if isinstance(self.header.get("name"), str) else None
+        name = self.header.get("name") if isinstance(self.header.get("name"), str) else None
+        title = chat_title(name, self.type)
         if self.unsupported:
             yield unsupported_notice(self.key, title, self.unsupported)
         if self.section == "left_chats" or (

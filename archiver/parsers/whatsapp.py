@@ -42,7 +42,28 @@ __all__ = ["WhatsAppParser", "chat_title", "find_chat_file"]
 
 SHAPE_SAMPLE = 200  # headers read to learn the shape of a file
 DATE_PASS_CHUNK = 1 << 18  # bytes per read in the date pass (bounds its memory)
-TRUNCATION = ((9_800, "with media", "10,000"), (39_000, "without media", "40,000"))
+TRUNCATION = ((9_800, "with media"), (39_000, "without media"))
+
+
+def truncation_advice(messages: int, kind: str) -> str:
+    """Why an export at WhatsApp's cap is probably cut, and what WhatsApp lets one do:
+    export without media (a higher cap) or from each participant's phone. It cannot
+    export a chat in parts or by date."""
+    if kind == "with media":
+        better = (
+            "Export the chat again without media (up to about 40,000 messages), and ask "
+            "the other participants to export it from their phones too"
+        )
+    else:
+        better = (
+            "No export from this phone can include them: ask the other participants to "
+            "export the chat from their phones too"
+        )
+    return (
+        f"{messages} messages in an export {kind}; WhatsApp puts only the latest messages "
+        "in an export (about 10,000 with media, 40,000 without), so older messages are "
+        f"probably missing. {better}; WhatsApp cannot export a chat in parts or by date."
+    )
 _HEADERISH = frozenset("0123456789[" + INVISIBLE)
 _INVISIBLE_BYTES = rb"(?:\xe2\x80[\x8e\x8f\xaa-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf)*"  # UTF-8
 _DATE_RUN = re.compile(
@@ -299,16 +320,11 @@ class _Run:
         return decision.order, decision.evidence
 
     def _truncation(self, messages: int) -> Notice | None:
-        cap, kind, nominal = TRUNCATION[0] if self.counts["media_attached"] else TRUNCATION[1]
+        cap, kind = TRUNCATION[0] if self.counts["media_attached"] else TRUNCATION[1]
         if messages < cap:
             return None
-        return Notice(
-            "probably-truncated",
-            f"{self.where}: {messages} messages in an export {kind}; WhatsApp exports at most "
-            f"about {nominal} messages {kind}, so older messages are probably missing. Export "
-            "the chat again from the phone in smaller parts (or without media) to get them.",
-            self.key,
-        )
+        advice = truncation_advice(messages, kind)
+        return Notice("probably-truncated", f"{self.where}: {advice}", self.key)
 
     def _messages(self, rx: re.Pattern[str], shape: Shape, order: str) -> Iterator[Record]:
         """The hot loop: one regex match per line, one dict hit per repeated timestamp,

@@ -192,7 +192,7 @@ def test_message_fields(fixture: str, msg_id: str, expected: dict[str, Any]) -> 
         # a modern 64-bit user id above 2^32 is NOT unshifted: the era is the string era
         ("era5_current.json", "7100000001", "Sam Lee", "personal_chat", {}),
         ("escapes_v4_1_0.json", "5123456789", "Bot Desk", "bot_chat", {}),
-        ("saved_messages.json", "42", None, "saved_messages", {}),
+        ("saved_messages.json", "42", "Saved Messages", "saved_messages", {}),
     ],
 )  # fmt: skip
 def test_chat_keys(
