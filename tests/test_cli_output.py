@@ -161,9 +161,9 @@ def test_an_ingest_error_names_the_file_once_relative_to_the_folder(
     result = run("ingest", "inbox", **KEY)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "Error: dana/WhatsApp Chat with X.txt: not recognised as a WhatsApp or Telegram export. "
-        "Expected a WhatsApp 'Export chat' .txt or .zip, or a Telegram Desktop export "
-        "(result.json or messages.html); use --platform to force one.",
+        "Error: dana/WhatsApp Chat with X.txt: not a chat export: it holds NUL bytes (byte "
+        "offset 0): binary data, not text. A WhatsApp export is a text file ('WhatsApp Chat "
+        "with <name>.txt', or _chat.txt inside a zip); give that file.",
         "Error: dana/broken.zip is not a valid zip file (damaged or incomplete download?)",
     ]
     report = json.loads(run("ingest", str(tmp_path / "inbox"), "--json", **KEY).stdout)
