@@ -136,18 +136,17 @@ def release_hold(archive: Archive, name: str, reason: str, inv: Invocation) -> d
         return holds.release(archive, name, reason, inv)
     if not reason.strip():
         raise InputError("releasing a hold needs --reason")
-    rows = store.rows("SELECT * FROM holds WHERE name = ?", (name,))
-    if not rows:
-        raise NotFound(f"no hold named {name!r}; see `archiver hold list`")
-    if rows[0]["released_at"] is not None:
+    row = holds.find_hold(store, name)  # any spelling of the hold's name
+    name = row["name"]
+    if row["released_at"] is not None:
         raise Refused(f"hold {name!r} was already released")
-    held = holds.held_count(store, rows[0], archive.default_tz)
+    held = holds.held_count(store, row, archive.default_tz)
     _file(
         archive,
         inv,
         "hold.release",
         {"name": name, "reason": reason},
-        {"hold": name, "matter": rows[0]["matter"], "reason": reason, "held_now": held},
+        {"hold": name, "matter": row["matter"], "reason": reason, "held_now": held},
         f"releasing hold {name!r} ({held} message(s) held now)",
     )
 

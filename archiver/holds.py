@@ -129,7 +129,7 @@ class HoldMatcher:
         return [h.name for h in self.holds if h.covers(facts)]
 
 
-def _hold_row(store: Store, name: str) -> dict[str, Any]:
+def find_hold(store: Store, name: str) -> dict[str, Any]:
     """The hold called ``name``: exactly so, else any spelling of its normal form."""
     rows = store.rows("SELECT * FROM holds WHERE name = ?", (name,)) or store.rows(
         "SELECT * FROM holds WHERE name_key = ?", (hold_name_key(name),)
@@ -282,7 +282,7 @@ def create(
                 inv.user,
             ),
         )
-        row = _hold_row(store, name)
+        row = find_hold(store, name)
         held, warnings = _assess(store, row, tz)
         info = _describe(row, held) | {"warnings": warnings}
         auditlog.append(
@@ -305,14 +305,14 @@ def release(archive: Archive, name: str, reason: str, inv: Invocation) -> dict[s
     if not reason.strip():
         raise InputError("releasing a hold needs --reason")
     with store.transaction():
-        row = _hold_row(store, name)
+        row = find_hold(store, name)
         if row["released_at"] is not None:
             raise Refused(f"hold {row['name']!r} was already released")
         store.execute(
             "UPDATE holds SET released_at = ?, released_by = ?, release_reason = ? WHERE id = ?",
             (int(inv.now().timestamp()), inv.user, reason, row["id"]),
         )
-        info = _describe(_hold_row(store, row["name"]))
+        info = _describe(find_hold(store, row["name"]))
         auditlog.append(store, inv, details={"hold": row["name"], "reason": reason})
     return info
 
@@ -330,7 +330,7 @@ def show(archive: Archive, name: str, inv: Invocation) -> dict[str, Any]:
     the warnings of its scope."""
     store = archive.store
     with store.transaction():
-        row = _hold_row(store, name)
+        row = find_hold(store, name)
         held, warnings = (
             _assess(store, row, archive.default_tz) if row["released_at"] is None else (0, [])
         )

@@ -150,7 +150,7 @@ def test_releasing_a_hold_waits_for_a_different_admin_slot(
 def test_the_same_request_is_not_filed_twice(run: Run, second: dict[str, str]) -> None:
     first = run("hold", "release", "h1", "--reason", "closed", **A)
     rid = pending_id(first)
-    again = run("hold", "release", "h1", "--reason", "closed", **A)
+    again = run("hold", "release", "H1", "--reason", "closed", **A)  # any spelling of it
     assert again.exit_code == 7
     assert again.stderr.startswith(
         "Pending approval: four-eyes is on: releasing hold 'h1' (5 message(s) held now) was "

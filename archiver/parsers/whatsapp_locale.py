@@ -74,7 +74,10 @@ DOWNLOAD_SUFFIXES: Final = (
     r"\s?\(\d{1,3}\)",  # Chrome, Firefox, Android: "name (1)", "name(2)"
     r"\s-\s[Cc]opy(?:\s\(\d{1,3}\))?",  # Windows Explorer: "name - Copy (2)"
     r"\s[Cc]opy(?:\s\d{1,3})?",  # macOS Finder: "name copy", "name copy 2"
-    r"-\d{1,2}",  # download managers: "name-1"
+    # download managers: "name-1"; one digit after a letter, so that "Team 2024-10" and
+    # "Q3-2024" keep their numbers (a group really named "Project-7" is shown as
+    # "Project"; its identity is decided by evidence, not by title)
+    r"(?<=[^\W\d_])-[1-9]",
 )
 
 # --- message bodies ---------------------------------------------------------------------
