@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from archiver import auditlog, crypto, settings
+from archiver import auditlog, crypto, settings, zones
 from archiver.auditlog import Invocation
 from archiver.errors import (
     ArchiveExists,
@@ -24,7 +24,6 @@ from archiver.store import (
     DbError,
     Store,
     Waiting,
-    check_zone,
     connect,
     is_damage,
     page_check,
@@ -111,7 +110,7 @@ def create_archive(
     turns the four-eyes option on from the start. The caller shows the recovery key
     once. ``plaintext`` leaves the database unencrypted: only for tests that
     must read raw pages (secure-deletion checks); the CLI never sets it."""
-    check_zone(tz)
+    tz = zones.canonical(tz)
     db_path, keys_path = archive_paths(path)
     if db_path.exists() or keys_path.exists():
         raise ArchiveExists(

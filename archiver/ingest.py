@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver import auditlog, blobs, containers, identity, inner, parsers, pipeline
+from archiver import auditlog, blobs, containers, identity, inner, parsers, pipeline, zones
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
@@ -38,7 +38,7 @@ from archiver.model import Chat, Notice, ParseFacts, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions, Parser
 from archiver.parsers.limits import UnparsedBudget
 from archiver.staging import LINE, Batch
-from archiver.store import Store, check_zone, is_damage
+from archiver.store import Store, is_damage
 from archiver.writer import COUNT_FIELDS, MessageWriter, WriteCounts
 
 BATCH = 5000
@@ -152,7 +152,7 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest every export found under ``paths``; one transaction per export."""
-    check_zone(options.tz)
+    options = dataclasses.replace(options, tz=ingest_zone(options.tz, options.tz_explicit))
     found = containers.discover(paths)
     report = IngestReport(
         skipped=[{"path": shown_path(p, paths), "reason": r} for p, r in found.skipped],
@@ -246,6 +246,18 @@ def _failed(store: Store, inv: Invocation, source: SourceReport, message: str) -
         auditlog.append(store, inv, outcome="error", details=details)
     except Exception as exc:  # reported in the summary; the run goes on
         source.error += f" (this failure could not be written to the audit log either: {exc})"
+def ingest_zone(name: str, explicit: bool) -> str:
+    """The zone an ingest reads wall-clock times in, as recorded (``zones.canonical``):
+    legacy names such as EST are refused, whether given with --tz or set as the
+    archive's default before they were."""
+    try:
+        return zones.canonical(name)
+    except InputError as exc:
+        if explicit:
+            raise
+        raise InputError(
+            f"the archive's default zone cannot be used for an ingest: {exc}"
+        ) from None
 
 
 def _digest(received: Received) -> tuple[str, int, list[dict[str, Any]]]:
@@ -305,7 +317,7 @@ def _ingest_unit(
     source.platform, source.parser = parser.platform, parser.name
     source.custodian, source.tz = options.custodian, options.tz
     parse_options = ParseOptions(
-        tz=check_zone(options.tz), tz_explicit=options.tz_explicit, date_order=options.date_order
+        tz=zones.resolve(options.tz), tz_explicit=options.tz_explicit, date_order=options.date_order
     )
     key = identity.tombstone_key(store.secret("archive_secret"))
     # A big export is parsed in a child process from here on, while this one hashes and

@@ -25,9 +25,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
-from archiver import blobs, containers, identity, parsers
+from archiver import blobs, containers, identity, parsers, zones
 from archiver.errors import ArchiverError
 from archiver.model import Message
 from archiver.parsers.base import DateOrder, ExportFile, ExportUnit, ParseOptions
@@ -184,7 +183,7 @@ def _parse(store: Store, source: dict[str, Any], unit: ExportUnit) -> Iterator[b
     order = facts.get("date_order") or options.get("date_order")
     date_order: DateOrder = order if order in ("dmy", "mdy", "ymd") else "auto"
     opts = ParseOptions(
-        tz=ZoneInfo(source["tz"]),
+        tz=zones.recorded(source["tz"]),
         tz_explicit=bool(options.get("tz_explicit")),
         date_order=date_order,
     )

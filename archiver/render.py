@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -39,6 +38,8 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+
+from archiver import zones
 
 # Output that is not a terminal (pipes, files, cron mail) is this wide; a terminal is as
 # wide as it is.
@@ -549,7 +550,7 @@ def _local_day(utc: str | None, zone: str) -> str:
     """The date of an ISO 8601 UTC time in ``zone``."""
     if not utc:
         return ""
-    return datetime.fromisoformat(utc).astimezone(ZoneInfo(zone)).date().isoformat()
+    return datetime.fromisoformat(utc).astimezone(zones.recorded(zone)).date().isoformat()
 
 
 def chats(rows: list[dict[str, Any]], zone: str) -> None:

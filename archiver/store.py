@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import sqlite_utils
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlcipher3
 
+from archiver import zones
 from archiver.errors import (
     ArchiveBusy,
     BadKey,
@@ -67,14 +68,10 @@ DbError = sqlcipher3.dbapi2.DatabaseError
 
 
 def check_zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name``, or an error that says how to spell one."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/London, "
-            "America/New_York or UTC"
-        ) from None
+    """A zone name the archive recorded (its default, a source's, a hold's), opened as it
+    was used (``zones.recorded``). What an operator types goes through ``zones.resolve``,
+    which refuses legacy names such as EST."""
+    return zones.recorded(name)
 
 
 def parse_moment(text: str, zone: str, option: str) -> datetime:

@@ -286,8 +286,8 @@ def test_unknown_zone_is_refused_before_anything_is_created(run: Run, tmp_path: 
     result = run("init", "--tz", "Mars/Olympus", "--key-file", "k.key")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: unknown time zone 'Mars/Olympus': use an IANA name such as Europe/London, "
-        "America/New_York or UTC\n"
+        "Error: unknown time zone 'Mars/Olympus': use an IANA name such as Europe/London or "
+        "America/New_York, UTC, or a fixed offset written UTC+05:30\n"
     )
     assert not (tmp_path / "archive" / "archive.db").exists()
 

@@ -10,6 +10,7 @@ import click
 from archiver import crypto, maintenance, render
 from archiver.archive import create_archive
 from archiver.cli.common import (
+    ZONE,
     NewPath,
     archive_options,
     invocation,
@@ -47,7 +48,12 @@ def first_secret(key_file: Path | None) -> tuple[Secret, str]:
 
 @click.command()
 @location_options
-@click.option("--tz", help="Default time zone for exports (IANA name) [default: this machine's].")
+@click.option(
+    "--tz",
+    type=ZONE,
+    help="Default time zone for exports: an IANA place such as Europe/London, or UTC±HH:MM "
+    "[default: this machine's].",
+)
 @click.option(
     "--recovery-key-out",
     type=NewPath(),

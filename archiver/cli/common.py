@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
-from archiver import render, roles
+from archiver import render, roles, zones
 from archiver.archive import Archive, damaged, open_archive
 from archiver.auditlog import Invocation, record_failure
 from archiver.cli import permissions
@@ -112,6 +112,18 @@ class NewPath(click.Path):
         if not os.access(parent, os.W_OK | os.X_OK):
             self.fail(f"{path}: cannot create files in {parent} (permission denied)", param, ctx)
         return path
+class ZoneName(click.ParamType[str, Any]):
+    """A ``--tz`` value: an IANA place, UTC or UTC±HH:MM, as recorded (``zones.canonical``).
+    Legacy names such as EST raise the library's InputError naming the zone to use (exit 1,
+    like every refused input), before the archive is opened."""
+
+    name = "zone"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return zones.canonical(str(value))
+
+
+ZONE = ZoneName()
 
 
 def json_option(func: F) -> F:

@@ -12,6 +12,7 @@ from archiver import export as export_lib
 from archiver import ingest as ingest_lib
 from archiver import render
 from archiver.cli.common import (
+    ZONE,
     NewPath,
     archive_options,
     json_option,
@@ -25,7 +26,12 @@ from archiver.parsers import PLATFORM_CHOICES
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @archive_options
 @click.option("--custodian", help="Whose phone the export came from (name or e-mail).")
-@click.option("--tz", help="Time zone of the export's local times (IANA) [default: the archive's].")
+@click.option(
+    "--tz",
+    type=ZONE,
+    help="Time zone of the export's local times: an IANA place such as America/New_York, or "
+    "UTC±HH:MM for a phone that kept a fixed offset [default: the archive's].",
+)
 @click.option(
     "--date-order",
     type=click.Choice(["auto", "dmy", "mdy", "ymd"]),
@@ -221,7 +227,7 @@ def chats_split(
     type=NewPath(),
     help="File to write (must not exist; written with mode 0600).",
 )
-@click.option("--tz", help="Zone for dates in the query [default: the archive's].")
+@click.option("--tz", type=ZONE, help="Zone for dates in the query [default: the archive's].")
 @json_option
 @click.pass_context
 def export(

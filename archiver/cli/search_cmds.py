@@ -9,7 +9,7 @@ import click
 from archiver import people as people_lib
 from archiver import render
 from archiver import search as search_lib
-from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.cli.common import ZONE, archive_options, json_option, with_archive
 from archiver.errors import ArchiverError
 
 QUERY_HELP = """
@@ -78,7 +78,11 @@ def _positive_limit(ctx: click.Context, param: click.Parameter, value: int | Non
     show_default=True,
     help="date: newest first; relevance: best match first (bm25).",
 )
-@click.option("--tz", help="Zone for dates in the query and the output [default: the archive's].")
+@click.option(
+    "--tz",
+    type=ZONE,
+    help="Zone for dates in the query and the output [default: the archive's].",
+)
 @json_option
 @click.option(
     "--csv",
@@ -181,7 +185,7 @@ def write_hits(hits: search_lib.SearchStream, fmt: str) -> None:
     type=click.IntRange(min=0),
     help="Messages before and after.",
 )
-@click.option("--tz", help="Zone to show times in [default: the archive's].")
+@click.option("--tz", type=ZONE, help="Zone to show times in [default: the archive's].")
 @json_option
 @click.pass_context
 def show(
