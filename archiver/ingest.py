@@ -29,7 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver import auditlog, blobs, containers, identity, inner, parsers, pipeline, zones
+from archiver import (
+    auditlog,
+    blobs,
+    containers,
+    custodians,
+    identity,
+    inner,
+    parsers,
+    pipeline,
+    zones,
+)
 from archiver.archive import Archive
 from archiver.auditlog import Invocation
 from archiver.containers import Received, sha256_stream
@@ -62,6 +72,8 @@ class IngestOptions:
     """The operator's choices for one `archiver ingest` run."""
 
     custodian: str | None = None
+    # A custodian name near an existing one (a probable typo) is refused unless this is set.
+    new_custodian: bool = False
     tz: str = "UTC"
     tz_explicit: bool = False
     date_order: DateOrder = "auto"
@@ -152,7 +164,11 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest every export found under ``paths``; one transaction per export."""
-    options = dataclasses.replace(options, tz=ingest_zone(options.tz, options.tz_explicit))
+    options = dataclasses.replace(
+        options,
+        tz=ingest_zone(options.tz, options.tz_explicit),
+        custodian=custodians.check_new(archive.store, options.custodian, options.new_custodian),
+    )
     found = containers.discover(paths)
     report = IngestReport(
         skipped=[{"path": shown_path(p, paths), "reason": r} for p, r in found.skipped],
@@ -283,13 +299,6 @@ def _text_bytes(unit: ExportUnit) -> int:
     return sum(f.size for f in unit.files if f.name.lower().endswith((".txt", ".json", ".html")))
 
 
-def _custodian_id(store: Store, name: str | None) -> int | None:
-    if not name:
-        return None
-    store.execute("INSERT OR IGNORE INTO custodians(name) VALUES (?)", (name,))
-    return int(store.one("SELECT id FROM custodians WHERE name = ?", (name,)))
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Bulk loads allocate millions of short-lived objects; the cyclic GC only slows them."""
@@ -366,7 +375,7 @@ def _write_unit(
     now_dt = inv.now()
     now = int(now_dt.timestamp())
     with store.bulk(exclusive=big):
-        custodian_id = _custodian_id(store, options.custodian)
+        custodian_id = custodians.custodian_id(store, options.custodian)
         earlier = store.execute(
             "SELECT id, counts FROM sources WHERE sha256 = ? AND custodian_id IS ?",
             (sha, custodian_id),

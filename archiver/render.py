@@ -573,6 +573,28 @@ def chats(rows: list[dict[str, Any]], zone: str) -> None:
     )
 
 
+# --- custodians ----------------------------------------------------------------
+
+
+def custodians(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Custodians",
+        ["custodian", "sources", "messages"],
+        [[r["name"], r["sources"], r["messages"]] for r in rows],
+    )
+
+
+def custodian_renamed(report: dict[str, Any]) -> None:
+    done = "Renamed custodian {!r} to {!r}"
+    if report["merged"]:
+        done = "Merged custodian {!r} into {!r}"
+    line(
+        done.format(report["custodian"], report["renamed_to"])
+        + f": {report['sources']} source(s), {report['messages']} message(s)"
+    )
+    _rules_moved(report)
+
+
 # --- search ------------------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from archiver.names import custodian_name
+
 _NAME_SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015\u2212]+")
 
 
@@ -27,7 +29,10 @@ def hold_name_key(name: str) -> str:
 
 
 # SQL functions the migrations call; every connection registers them.
-SQL_FUNCTIONS: dict[str, Callable[[str], str]] = {"hold_name_key": hold_name_key}
+SQL_FUNCTIONS: dict[str, Callable[[str], str]] = {
+    "hold_name_key": hold_name_key,
+    "custodian_name": custodian_name,
+}
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -419,6 +424,51 @@ MIGRATIONS.append(
                 decision_note TEXT,
                 outcome       TEXT
             )""",
+        ],
+    )
+)
+
+# Custodian names as ``names.custodian_name`` records them (the SQL function
+# ``custodian_name``, registered on every connection). Names that become one
+# (``Dana@Broker.example `` and ``dana@broker.example``) merge into the oldest custodian,
+# unless both handed over the same export (sources are unique per export and custodian):
+# those two keep their names as they were, and so does every name that would clash.
+MIGRATIONS.append(
+    (
+        9,
+        "custodian names trimmed, e-mail addresses in lower case",
+        [
+            """CREATE TEMP TABLE custodian_keeper AS
+                SELECT c.id AS id, custodian_name(c.name) AS name,
+                    (SELECT min(d.id) FROM custodians d WHERE custodian_name(d.name)
+                        = custodian_name(c.name) COLLATE NOCASE) AS keeper
+                FROM custodians c""",
+            """UPDATE custodian_keeper SET keeper = id WHERE keeper <> id AND EXISTS (
+                SELECT 1 FROM sources s JOIN sources t ON t.sha256 = s.sha256
+                WHERE s.custodian_id = custodian_keeper.id
+                AND t.custodian_id = custodian_keeper.keeper)""",
+            """UPDATE sources SET custodian_id = (SELECT keeper FROM custodian_keeper k
+                WHERE k.id = sources.custodian_id)
+                WHERE custodian_id IN (SELECT id FROM custodian_keeper WHERE keeper <> id)""",
+            """INSERT OR IGNORE INTO message_custodians(message_id, custodian_id)
+                SELECT mc.message_id, k.keeper FROM message_custodians mc
+                JOIN custodian_keeper k ON k.id = mc.custodian_id WHERE k.keeper <> k.id""",
+            """DELETE FROM message_custodians WHERE custodian_id IN
+                (SELECT id FROM custodian_keeper WHERE keeper <> id)""",
+            """UPDATE messages SET custodian_id = (SELECT keeper FROM custodian_keeper k
+                WHERE k.id = messages.custodian_id)
+                WHERE custodian_id IN (SELECT id FROM custodian_keeper WHERE keeper <> id)""",
+            """DELETE FROM message_custodians WHERE EXISTS (SELECT 1 FROM messages m
+                WHERE m.id = message_custodians.message_id
+                AND m.custodian_id = message_custodians.custodian_id)""",
+            """DELETE FROM custodians WHERE id IN
+                (SELECT id FROM custodian_keeper WHERE keeper <> id)""",
+            """UPDATE custodians SET name = (SELECT name FROM custodian_keeper k
+                WHERE k.id = custodians.id)
+                WHERE id IN (SELECT k.id FROM custodian_keeper k WHERE k.keeper = k.id
+                    AND NOT EXISTS (SELECT 1 FROM custodian_keeper o WHERE o.keeper = o.id
+                        AND o.id <> k.id AND o.name = k.name COLLATE NOCASE))""",
+            """DROP TABLE custodian_keeper""",
         ],
     )
 )

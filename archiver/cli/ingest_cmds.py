@@ -27,6 +27,11 @@ from archiver.parsers import PLATFORM_CHOICES
 @archive_options
 @click.option("--custodian", help="Whose phone the export came from (name or e-mail).")
 @click.option(
+    "--new-custodian",
+    is_flag=True,
+    help="--custodian is a new person whose name is close to an existing custodian's.",
+)
+@click.option(
     "--tz",
     type=ZONE,
     help="Time zone of the export's local times: an IANA place such as America/New_York, or "
@@ -54,6 +59,7 @@ def ingest(
     archive_dir: Path,
     key_file: Path | None,
     custodian: str | None,
+    new_custodian: bool,
     tz: str | None,
     date_order: str,
     platform: str,
@@ -77,6 +83,7 @@ def ingest(
     def action(archive, inv):  # type: ignore[no-untyped-def]
         options = ingest_lib.IngestOptions(
             custodian=custodian,
+            new_custodian=new_custodian,
             tz=tz or archive.default_tz,
             tz_explicit=tz is not None,
             date_order=date_order,  # type: ignore[arg-type]
