@@ -191,6 +191,14 @@ def _chat_senders(store: Store, chat_id: int) -> set[str]:
     }
 
 
+def sharing_chats(
+    store: Store, platform: str, samples: Sequence[Sample], tombstone_key: bytes
+) -> Counter[int]:
+    """The archived chats that share messages with ``samples`` (rule 1), with how many:
+    what a reparse reports when corrected times make an export another chat's copy."""
+    return _shared_messages(store, platform, samples, tombstone_key)
+
+
 def _shared_messages(
     store: Store, platform: str, samples: Sequence[Sample], tombstone_key: bytes
 ) -> Counter[int]:

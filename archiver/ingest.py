@@ -384,6 +384,10 @@ def _write_unit(
             source.status = "already-ingested"
             source.source_id = int(earlier[0])
             _already_ingested(store, source, json.loads(earlier[1]))
+            source.notices = _read_otherwise(store, source, options)
+            source.warnings = [
+                located(n["message"], source.path, Path(source.origin)) for n in source.notices
+            ]
             details = {
                 "source": source.name,
                 "sha256": sha,
@@ -512,6 +516,32 @@ def _reading(
             done = line
 
     return advance
+def _read_otherwise(
+    store: Store, source: SourceReport, options: IngestOptions
+) -> list[dict[str, Any]]:
+    """An export ingested before is not read again; when it was asked to be read with
+    another zone or date order than it was, say how to correct it (a reparse)."""
+    tz, recorded, facts = store.execute(
+        "SELECT tz, options, facts FROM sources WHERE id = ?", (source.source_id,)
+    ).fetchone()
+    order = json.loads(facts).get("date_order") or json.loads(recorded).get("date_order")
+    asked = []
+    if options.tz_explicit and options.tz != tz:
+        asked.append((f"time zone {tz}", f"--tz {options.tz}"))
+    if options.date_order != "auto" and options.date_order != order:
+        asked.append((f"date order {order}", f"--date-order {options.date_order}"))
+    if not asked:
+        return []
+    return [
+        {
+            "code": "read-otherwise-before",
+            "message": f"this export was ingested before (source {source.source_id}) with "
+            + " and ".join(was for was, _ in asked)
+            + "; ingesting it again changes nothing. To read it again, run `archiver sources "
+            f"reparse {source.source_id} {' '.join(opt for _, opt in asked)} --reason ...`",
+            "chat_key": None,
+        }
+    ]
 
 
 def _insert_source(

@@ -173,6 +173,12 @@ def _with_unit(
     return ExportUnit(source["name"], files)
 
 
+def open_stored(store: Store, source: dict[str, Any], stack: ExitStack) -> ExportUnit:
+    """A source's stored original as an export unit: as received, or as redacted after a
+    purge (``source`` is its ``sources`` row; closed with ``stack``)."""
+    return _with_unit(store, source, stack, source["blob_sha256"], {})
+
+
 def _parse(store: Store, source: dict[str, Any], unit: ExportUnit) -> Iterator[bytes]:
     """Fingerprints of every message the source's parser finds in ``unit``, in order."""
     from archiver.staging import OccurrenceCounter, fingerprint_of

@@ -573,7 +573,127 @@ def chats(rows: list[dict[str, Any]], zone: str) -> None:
     )
 
 
-# --- custodians ----------------------------------------------------------------
+# --- sources and custodians ----------------------------------------------------------------
+
+
+def sources(rows: list[dict[str, Any]]) -> None:
+    def status(r: dict[str, Any]) -> str:
+        if not r["reparsed"]:
+            return "ingested"
+        text = "reparsed" if r["reparsed"] == 1 else f"reparsed ×{r['reparsed']}"
+        if r["not_rederived"]:
+            text += f", {r['not_rederived']} not re-derived"
+        return text
+
+    table(
+        "Sources",
+        ["id", "export", "platform", "custodian", "ingested", "tz", "order", "msgs", "status",
+         "original"],
+        [
+            [
+                r["id"], r["name"], r["platform"], r["custodian"] or "",
+                (r["ingested_at"] or "")[:16].replace("T", " "), r["tz"], r["date_order"] or "",
+                r["messages"], status(r), r["original"],
+            ]
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+_OPTION_NAMES = {"tz": "time zone", "date_order": "date order", "custodian": "custodian"}
+
+
+def reparse_report(report: dict[str, Any]) -> None:
+    options = report["options"]
+    changes = [
+        f"{label} {before or '(none)'} -> {after or '(none)'}"
+        for name, label in _OPTION_NAMES.items()
+        for before, after in [options[name]]
+        if before != after
+    ]
+    head = "; ".join(changes) or (
+        f"options as recorded (time zone {options['tz'][1]}, date order {options['date_order'][1]})"
+    )
+    line(f"Reparse of source {report['source_id']} ({report['source']}): {head}")
+    c = report["counts"]
+    line(
+        f"{c['derived']} message(s) derived: {c['unchanged']} unchanged, {c['moved']} moved, "
+        f"{c['changed']} changed, {c['merged']} merged, {c['unlinked']} unlinked, {c['added']} "
+        f"added, {c['linked']} linked, {c['previously_purged']} previously purged, {c['held']} "
+        f"held, {c['not_rederived']} not re-derived"
+    )
+    if report["moved"]:
+        table(
+            "Moved",
+            ["id", "new id", "sent (UTC)", "moved by"],
+            [
+                [m["id"], m["new_id"], m["to"].replace("T", " ").rstrip("Z"), _shift(m)]
+                for m in report["moved"]
+            ],
+            keep=("id", "new id", "sent (UTC)", "moved by"),
+        )
+    if report["changed"]:
+        table(
+            "Changed",
+            ["id", "field", "before", "after"],
+            [
+                [c["new_id"], name, _compact(old), _compact(new)]
+                for c in report["changed"]
+                for name, (old, new) in sorted(c["fields"].items())
+                if name != "sent_at"
+            ],
+        )
+    for m in report["merged"]:
+        line(f"  message {m['id']} is message {m['into']} (another export brought it): merged")
+    _ids_line("Unlinked (this export no longer holds them)", report["unlinked"])
+    _ids_line("Added", report["added"])
+    _ids_line("Linked (already archived from another export)", report["linked"])
+    _ids_line("Not re-derived (kept as they were)", report["not_rederived"])
+    _ids_line("Same as a purged message (kept; the next purge decides)", report["matches_purged"])
+    for c in report.get("duplicate_platform_ids", []):
+        warning(
+            f"line {c['line']}: message id {c['msg_id']} appears again in the export; the "
+            f"first is archived (message {c['id']}), this one is not added"
+        )
+    for h in report["held"]:
+        warning(f"message {h['id']} is under hold {', '.join(h['holds'])}: kept exactly as it is")
+    also = report.get("also_in_chat")
+    if also:
+        warning(
+            f"{also['shared']} of these messages are also in chat {also['chat_id']} "
+            f"{also['chat']!r}: if it is the same conversation, `archiver chats merge "
+            f"{also['chat_id']} {also['this_chat']} --reason ...` and then `archiver sources "
+            f"reparse {report['source_id']} --reason ...` merge the copies"
+        )
+    if report.get("refused_without_force"):
+        warning(report["refused_without_force"])
+    if report["dry_run"]:
+        line("Dry run: nothing was changed. Run again without --dry-run (with --reason) to apply.")
+    else:
+        line(f"Merkle root of the export's messages: {report['merkle_root'] or '(none)'}")
+
+
+def _shift(moved: dict[str, Any]) -> str:
+    """How far a message moved: ``+4h``, ``-1h``, ``+5h30m``, ``+30d``."""
+    seconds = int(
+        (
+            datetime.fromisoformat(moved["to"]) - datetime.fromisoformat(moved["from"])
+        ).total_seconds()
+    )
+    sign, rest = ("-" if seconds < 0 else "+"), abs(seconds)
+    parts = [
+        (rest // 86400, "d"),
+        (rest % 86400 // 3600, "h"),
+        (rest % 3600 // 60, "m"),
+        (rest % 60, "s"),
+    ]
+    return sign + ("".join(f"{n}{unit}" for n, unit in parts if n) or "0s")
+
+
+def _ids_line(title: str, ids: list[int]) -> None:
+    if ids:
+        shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
+        line(f"{title}: {shown}")
 
 
 def custodians(rows: list[dict[str, Any]]) -> None:

@@ -473,4 +473,23 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        10,
+        "ids retired by a reparse are recorded and never reused",
+        [
+            # A message a reparse gave a new id (its time moved: ids are ordered by time)
+            # or merged into another (``how`` 'moved' or 'merged'): its old id names it in
+            # audit entries and earlier productions, so no other message ever takes it.
+            """CREATE TABLE message_moves (
+                old_id    INTEGER PRIMARY KEY,
+                new_id    INTEGER NOT NULL,
+                how       TEXT NOT NULL CHECK (how IN ('moved', 'merged')),
+                source_id INTEGER NOT NULL REFERENCES sources(id),
+                moved_at  INTEGER NOT NULL
+            )""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]

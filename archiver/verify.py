@@ -14,7 +14,8 @@
    behind archiver's back leaves its id in the full-text index (``messages_fts_docsize``):
    it is reported as missing.
 4. Every ingest's Merkle root (``ingest.ingest_merkle_root``) against ``sources`` and
-   against the root its audit entry anchored in the chain.
+   against the root its audit entry anchored in the chain (the latest such entry: a
+   reparse records the source's new root).
 5. The SHA-256 of every stored file: originals by source id, attachments by id.
 
 Each kind of check reports ok, or the first broken item by id, plus what it counted.
@@ -289,12 +290,13 @@ def _original_seq(store: Store, key: bytes, entry: Entry) -> int | None:
 
 
 def _anchor(entry: Entry, anchors: Anchors) -> None:
-    """Remember the Merkle root an ingest entry recorded for its source."""
+    """Remember the Merkle root an entry recorded for its source: its ingest, or the
+    latest reparse (which derives the source's messages again); the latest one counts."""
     if entry.outcome != "ok" or '"merkle_root"' not in entry.details:
         return
     details = json.loads(entry.details)
     if isinstance(details.get("source_id"), int) and "merkle_root" in details:
-        anchors.setdefault(details["source_id"], (entry.seq, details["merkle_root"]))
+        anchors[details["source_id"]] = (entry.seq, details["merkle_root"])
 
 
 def _check_head(check: Check, expected: Head, found: str | None, last: Entry | None) -> None:

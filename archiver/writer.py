@@ -469,6 +469,10 @@ class MessageWriter:
         hi = identity.id_base(identity.id_second(max(row[ID] for row in rows)) + 1)
         if self.store.one("SELECT 1 FROM messages WHERE id >= ? AND id < ? LIMIT 1", (lo, hi)):
             return True
+        if self.store.one(
+            "SELECT 1 FROM message_moves WHERE old_id >= ? AND old_id < ? LIMIT 1", (lo, hi)
+        ):
+            return True
         return self.tombstone_key is not None and (
             self.store.one(
                 "SELECT 1 FROM tombstones WHERE message_id >= ? AND message_id < ? LIMIT 1",
@@ -485,12 +489,16 @@ class MessageWriter:
         messages archived around them."""
         proposed = [row[ID] for row in rows]
         taken: set[int] = set()
-        tables = ["messages", "tombstones"] if self.tombstone_key is not None else ["messages"]
+        # Ids of purged messages and ids a reparse retired are never given again.
+        tables = ["messages", "message_moves"]
+        if self.tombstone_key is not None:
+            tables.append("tombstones")
+        columns = {"messages": "id", "message_moves": "old_id", "tombstones": "message_id"}
         for start in range(0, len(proposed), 5000):
             chunk = proposed[start : start + 5000]
             marks = ",".join("?" * len(chunk))
             for table in tables:
-                column = "id" if table == "messages" else "message_id"
+                column = columns[table]
                 taken.update(
                     int(r[0])
                     for r in self.store.execute(
@@ -513,13 +521,15 @@ class MessageWriter:
             row[ID] = fts_row[0] = mid
 
     def _top_id(self, second: int) -> int:
-        """The highest id used in a second (by a message or a purged one)."""
+        """The highest id used in a second (by a message, a purged one, or one a reparse
+        retired)."""
         lo, hi = identity.id_base(second), identity.id_base(second + 1)
         return int(
             self.store.one(
                 "SELECT max(top) FROM (SELECT max(id) AS top FROM messages WHERE id >= ?1 AND "
                 "id < ?2 UNION ALL SELECT max(message_id) FROM tombstones WHERE "
-                "message_id >= ?1 AND message_id < ?2)",
+                "message_id >= ?1 AND message_id < ?2 UNION ALL SELECT max(old_id) FROM "
+                "message_moves WHERE old_id >= ?1 AND old_id < ?2)",
                 (lo, hi),
             )
         )
@@ -734,12 +744,15 @@ class MessageWriter:
                 clusters.append([s])
         for cluster in clusters:
             lo, hi = identity.id_base(cluster[0]), identity.id_base(cluster[-1] + 1)
-            # Ids of purged messages are never reused (certificates name them).
+            # Ids of purged messages are never reused (certificates name them), nor those
+            # a reparse retired (audit entries and productions name them).
             for second, top in self.store.execute(
                 "SELECT s, max(top) FROM ("
                 "SELECT id >> 20 AS s, max(id) AS top FROM messages WHERE id >= ?1 AND id < ?2 "
                 "GROUP BY 1 UNION ALL SELECT message_id >> 20, max(message_id) FROM tombstones "
-                "WHERE message_id >= ?1 AND message_id < ?2 GROUP BY 1) GROUP BY s",
+                "WHERE message_id >= ?1 AND message_id < ?2 GROUP BY 1 UNION ALL "
+                "SELECT old_id >> 20, max(old_id) FROM message_moves "
+                "WHERE old_id >= ?1 AND old_id < ?2 GROUP BY 1) GROUP BY s",
                 (lo, hi),
             ):
                 next_seq[int(second)] = int(top) - identity.id_base(int(second)) + 1

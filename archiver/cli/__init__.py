@@ -148,12 +148,14 @@ def _register() -> None:
         key_cmds,
         retention_cmds,
         search_cmds,
+        source_cmds,
     )
 
     for module in (
         archive_cmds,
         key_cmds,
         ingest_cmds,
+        source_cmds,
         custodian_cmds,
         search_cmds,
         retention_cmds,
