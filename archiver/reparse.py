@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from archiver import blobs, ftsindex, identity, textindex
+from archiver import blobs, ftsindex, identity
 from archiver.attaching import AttachmentWriter
 from archiver.errors import ParseError
 from archiver.parsers.base import ExportUnit
@@ -286,6 +286,9 @@ class Applier:
         self._participants: dict[str, int] = {}
         self._next_seq: dict[int, int] = {}
         self.touched: set[int] = set()
+        self._reindex: list[int] = []
+        self._renames: list[tuple[int, int]] = []
+        self._rows: list[tuple[Any, ...]] = []  # rewritten rows, written together
 
     def run(self, skip: set[int]) -> Outcome:
         """Apply every move not in ``skip`` (held messages), then add what is new (except
@@ -296,17 +299,33 @@ class Applier:
         held_sightings = {
             id(m.derived) for m in self.plan.moves if m.archived.id in skip and m.how == "unlinked"
         }
+        rewritten = [m for m in moves if m.how != "unlinked"]
+        # The search index is changed in two bulk steps around the row changes: writing
+        # another table between two index changes makes FTS5 flush its pending terms
+        # each time (measured: 40,000 moved messages 170 s interleaved, a few s in bulk).
+        self._each_chunk(ftsindex.unindex, [m.archived.id for m in rewritten])
         for move in moves:
             if move.how == "unlinked":
                 self._unlink(move.archived)
-        for move in moves:
-            if move.how != "unlinked":
-                self._rewrite(move)
+        for move in rewritten:
+            self._rewrite(move)
+        self.store.conn.executemany(
+            "UPDATE messages SET sender_id = ?, sender_name = ?, sent_at = ?, sent_at_text = ?, "
+            "reply_to = ?, forwarded_from = ?, occurrence = ?, fingerprint = ?, kind = ?, "
+            "text = ?, edited = ?, edited_at = ?, extra = ? WHERE id = ?",
+            self._rows,
+        )
+        self._renumber()
         for d in self.plan.added:
             if id(d) not in held_sightings:
                 self._add(d, matcher)
         self.files.flush()
+        self._each_chunk(ftsindex.reindex, self._reindex)
         return self.out
+
+    def _each_chunk(self, change: Any, ids: list[int]) -> None:
+        for start in range(0, len(ids), 5000):
+            change(self.store, ids[start : start + 5000])
 
     # -- a message the source brought first --
 
@@ -321,19 +340,18 @@ class Applier:
         )
         if move.matches_purged:
             self.out.matches_purged.append(a.id)
-        ftsindex.unindex(self.store, [a.id])
+        self._update_row(a.id, a, d, fp)
+        if "attachments" in move.fields:
+            self._replace_attachments(a.id, d)
         new_id = a.id
         if d.ts is not None and identity.id_second(a.id) != d.ts:
             new_id = self._allocate(d.ts)
-            self._renumber(a.id, new_id)
+            self._renames.append((a.id, new_id))
             move.new_id = new_id
             self.out.moved.append(
                 {"id": a.id, "new_id": new_id, "from": iso_utc(a.ts), "to": iso_utc(d.ts)}
             )
-        self._update_row(new_id, a, d, fp)
-        if "attachments" in move.fields:
-            self._replace_attachments(new_id, d)
-        ftsindex.reindex(self.store, [new_id])
+        self._reindex.append(new_id)
         self.touched.add(new_id)
         if set(move.fields) - {"sent_at"}:
             self.out.changed.append({"id": a.id, "new_id": new_id, "fields": _shown(move.fields)})
@@ -350,12 +368,8 @@ class Applier:
             d.occurrence,
         )
         if a.version == 1:
-            self.store.execute(
-                "UPDATE messages SET sender_id = ?, sender_name = ?, sent_at = ?, "
-                "sent_at_text = ?, reply_to = ?, forwarded_from = ?, occurrence = ?, "
-                "fingerprint = ?, kind = ?, text = ?, edited = ?, edited_at = ?, extra = ? "
-                "WHERE id = ?",
-                (*common, first_fp, d.kind, d.text, d.edited, d.edited_at, d.extra, mid),
+            self._rows.append(
+                (*common, first_fp, d.kind, d.text, d.edited, d.edited_at, d.extra, mid)
             )
             return
         # Edited later by another export: the first version takes the derived content,
@@ -388,15 +402,20 @@ class Applier:
             )
             self.store.execute(f"UPDATE {table} SET fingerprint = ? WHERE {where}", (fp, *params))
 
-    def _renumber(self, old: int, new: int) -> None:
-        """Give message ``old`` the id ``new`` everywhere (foreign keys are checked at
-        commit: ``defer_foreign_keys``)."""
-        self.store.execute("UPDATE messages SET id = ? WHERE id = ?", (new, old))
-        self._retire(old, new, "moved")
+    def _renumber(self) -> None:
+        """Give every moved message its new id everywhere (foreign keys are checked at
+        commit: ``defer_foreign_keys``); its old id is retired."""
+        renames = [(new, old) for old, new in self._renames]
+        conn = self.store.conn
+        conn.executemany("UPDATE messages SET id = ? WHERE id = ?", renames)
         for table in ("attachments", "message_custodians", "message_sources", "message_versions"):
-            self.store.execute(
-                f"UPDATE {table} SET message_id = ? WHERE message_id = ?", (new, old)
-            )
+            conn.executemany(f"UPDATE {table} SET message_id = ? WHERE message_id = ?", renames)
+        conn.executemany(
+            "INSERT INTO message_moves(old_id, new_id, how, source_id, moved_at) "
+            f"VALUES (?, ?, 'moved', {int(self.source_id)}, {int(self.now)})",
+            self._renames,
+        )
+        self._renames.clear()
 
     def _retire(self, old: int, new: int, how: str) -> None:
         self.store.execute(
@@ -441,8 +460,8 @@ class Applier:
 
     def _merge(self, a: Archived, into: int) -> None:
         """Message ``a`` is ``into`` (brought by another export): it becomes a sighting of
-        it, with its custodians, sightings and any file ``into`` lacks; its id retires."""
-        ftsindex.unindex(self.store, [a.id])
+        it, with its custodians, sightings and any file ``into`` lacks; its id retires
+        (already out of the search index)."""
         self.store.execute(
             "INSERT OR IGNORE INTO message_sources(message_id, source_id, line) VALUES (?, ?, ?)",
             (into, self.source_id, a.line),
@@ -566,10 +585,7 @@ class Applier:
         if d.attachments:
             self.files.add(mid, d.attachments, existing=False)
             self.files.flush()
-        ftsindex.index(
-            self.store,
-            [(mid, *textindex.index_columns(d.text, " ".join(a[0] for a in d.attachments)))],
-        )
+        self._reindex.append(mid)
         self.touched.add(mid)
         self.out.added.append(mid)
 

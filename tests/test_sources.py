@@ -638,3 +638,42 @@ def test_a_sighting_the_export_no_longer_holds_is_unlinked_and_comes_back(
     merged_ids = archive.store.rows("SELECT how FROM message_moves WHERE how = 'merged'")
     assert len(merged_ids) == 5
     verified(archive)
+
+
+class Unlinked(Improved):
+    """A parser before a fix: it did not link a message's attached file."""
+
+    def parse(self, unit: ExportUnit, options: ParseOptions) -> Iterator[Record]:
+        import dataclasses
+
+        for record in self.inner.parse(unit, options):
+            if isinstance(record, Message) and record.attachments:
+                record = dataclasses.replace(record, attachments=())
+            yield record
+
+
+def test_a_fixed_parser_links_the_file_a_message_attached(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archiver import parsers
+
+    folder = tmp_path / "z"
+    folder.mkdir()
+    export = folder / "WhatsApp Chat - Deal Desk.zip"
+    with zipfile.ZipFile(export, "w") as z:
+        z.writestr(
+            "_chat.txt", "[14/06/2024, 09:00:05] Priya Nair: <attached: 00000001-sheet.pdf>\r\n"
+        )
+        z.writestr("00000001-sheet.pdf", b"%PDF-1.4 term sheet")
+    real = parsers.all_parsers
+    with monkeypatch.context() as m:
+        m.setattr(parsers, "all_parsers", lambda: [Unlinked(p) for p in real()])
+        ingest_one(archive, export, tz="UTC")
+    assert archive.store.one("SELECT count(*) FROM attachments") == 0
+    report = reparse(archive, reason="the parser links attached files now")
+    (changed,) = report["changed"]
+    assert changed["fields"] == {"attachments": [[], ["00000001-sheet.pdf"]]}
+    row = archive.store.rows("SELECT message_id, name, sha256 FROM attachments")
+    assert [(r["message_id"], r["name"]) for r in row] == [(changed["id"], "00000001-sheet.pdf")]
+    assert row[0]["sha256"] is not None
+    verified(archive)
