@@ -234,8 +234,8 @@ def test_an_unknown_zone_is_an_error_not_a_crash(
     result = search(arg, "--tz", "Mars/Olympus", command=command)
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: unknown time zone 'Mars/Olympus': use an IANA name such as Europe/London, "
-        "America/New_York or UTC\n"
+        "Error: unknown time zone 'Mars/Olympus': use an IANA name such as Europe/London or "
+        "America/New_York, UTC, or a fixed offset written UTC+05:30\n"
     )
 
 

@@ -41,12 +41,16 @@ COMMAND_PERMISSIONS: dict[str, Permission] = {
     "key.public": "read",
     "settings.show": "read",
     "requests.list": "read",
+    "sources.list": "read",
+    "custodians.list": "read",
     # writing messages
     "ingest": "ingest",
     # the officer's decisions
     "people.link": "admin",  # changes who a participant scope (policies, holds) matches
     "chats.merge": "admin",  # changes which chat a message belongs to (scopes, holds)
     "chats.split": "admin",
+    "sources.reparse": "admin",  # re-derives archived messages (times, ids, custodians)
+    "custodians.rename": "admin",  # changes whom a custodian scope (policies, holds) matches
     "policy.load": "admin",
     "hold.create": "admin",
     "hold.release": "admin",
