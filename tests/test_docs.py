@@ -179,7 +179,7 @@ def test_the_purge_example_deletes_certifies_and_keeps_purged_messages_out(
     original = ROOT / "sample_exports" / "whatsapp" / "WhatsApp Chat with Deal Desk EMEA.txt"
     again = tmp_path / "WhatsApp Chat with Deal Desk EMEA (2).txt"
     shutil.copy(original, again)
-    result = run("ingest", again.name, "--custodian", "tom@broker.example", **KEY)
+    result = run("ingest", again.name, "--custodian", "priya@broker.example", **KEY)
     assert result.exit_code == 0, result.output
     shown = _shown(f'ingest "{again.name}"').splitlines()
     assert result.stdout.splitlines()[-2:] == shown[-2:]
