@@ -40,6 +40,7 @@ COLUMNS = ("seq", "at", "user", "host", "action", "args", "outcome", "details", 
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
 _HEAD = re.compile(r"^\s*(\d+):([0-9a-fA-F]{64})\s*$")
 
+
 @dataclass(frozen=True)
 class Head:
     """An audit entry's position and hash: what an operator records outside the archive."""

@@ -262,6 +262,8 @@ def _failed(store: Store, inv: Invocation, source: SourceReport, message: str) -
         auditlog.append(store, inv, outcome="error", details=details)
     except Exception as exc:  # reported in the summary; the run goes on
         source.error += f" (this failure could not be written to the audit log either: {exc})"
+
+
 def ingest_zone(name: str, explicit: bool) -> str:
     """The zone an ingest reads wall-clock times in, as recorded (``zones.canonical``):
     legacy names such as EST are refused, whether given with --tz or set as the
@@ -490,9 +492,7 @@ def _already_ingested(store: Store, source: SourceReport, counts: dict[str, Any]
     source.previously_purged = int(counts.get("previously_purged", 0)) + max(0, held - live)
 
 
-def _reading(
-    unit: ExportUnit, label: str, progress: Progress | None
-) -> Callable[[Batch], None]:
+def _reading(unit: ExportUnit, label: str, progress: Progress | None) -> Callable[[Batch], None]:
     """How far through a big export the parser is, for ``progress``: in lines of its text
     file when it has one (messages carry their line), else in messages with no total.
     The lines are counted first, only when progress is wanted."""
@@ -516,6 +516,8 @@ def _reading(
             done = line
 
     return advance
+
+
 def _read_otherwise(
     store: Store, source: SourceReport, options: IngestOptions
 ) -> list[dict[str, Any]]:

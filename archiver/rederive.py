@@ -287,6 +287,26 @@ def in_original_lines(derivation: Derivation, lines: LineMap) -> None:
     ]
 
 
+def twins(previous: list[Derived], current: list[Derived]) -> list[tuple[int, int]]:
+    """Index pairs (current, previous) of messages that start at the same place of the
+    same bytes: the same platform id in the same chat, else the k-th message of a line."""
+    if previous is current:
+        return []
+
+    def places(messages: list[Derived]) -> Iterator[tuple[Any, ...]]:
+        seen: dict[tuple[str, int | None], int] = defaultdict(int)
+        for d in messages:
+            if d.msg_id is not None:
+                yield (d.chat, "id", d.msg_id)
+                continue
+            k = seen[(d.chat, d.line)]
+            seen[(d.chat, d.line)] += 1
+            yield (d.chat, "line", d.line, k)
+
+    where = {place: j for j, place in enumerate(places(previous))}
+    return [(i, where[p]) for i, p in enumerate(places(current)) if p in where]
+
+
 @dataclass
 class Pairing:
     """The re-derived messages lined up with the archived ones."""

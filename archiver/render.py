@@ -577,26 +577,28 @@ def chats(rows: list[dict[str, Any]], zone: str) -> None:
 
 
 def sources(rows: list[dict[str, Any]]) -> None:
+    """The exports, the columns an officer corrects by (``--json`` has every field)."""
+
     def status(r: dict[str, Any]) -> str:
-        if not r["reparsed"]:
-            return "ingested"
-        text = "reparsed" if r["reparsed"] == 1 else f"reparsed ×{r['reparsed']}"
+        parts = ["ingested" if not r["reparsed"] else "reparsed"]
+        if r["reparsed"] > 1:
+            parts[0] += f" ×{r['reparsed']}"
         if r["not_rederived"]:
-            text += f", {r['not_rederived']} not re-derived"
-        return text
+            parts.append(f"{r['not_rederived']} not re-derived")
+        if r["original"] != "kept":
+            parts.append(f"original {r['original']}")
+        return ", ".join(parts)
 
     table(
         "Sources",
-        ["id", "export", "platform", "custodian", "ingested", "tz", "order", "msgs", "status",
-         "original"],
+        ["id", "export", "custodian", "tz", "order", "msgs", "status"],
         [
-            [
-                r["id"], r["name"], r["platform"], r["custodian"] or "",
-                (r["ingested_at"] or "")[:16].replace("T", " "), r["tz"], r["date_order"] or "",
-                r["messages"], status(r), r["original"],
-            ]
+            [r["id"], r["name"], r["custodian"] or "", r["tz"], r["date_order"] or "",
+             r["messages"], status(r)]
             for r in rows
         ],
+        keep=("id", "tz", "order"),
+        keep_end=("export",),
     )  # fmt: skip
 
 

@@ -273,9 +273,11 @@ class Applier:
         custodian_id: int | None,
         tombstone_key: bytes,
         now: int,
+        twins: dict[int, Derived] | None = None,
     ) -> None:
         self.store = store
         self.plan = plan
+        self.twins = twins or {}
         self.platform = plan.platform
         self.source_id = plan.source_id
         self.custodian_id = custodian_id
@@ -507,6 +509,7 @@ class Applier:
         self.out.unlinked.append(a.id)
 
     def _add(self, d: Derived, matcher: Matcher) -> None:
+        twin = self.twins.get(id(d))
         chat_id = self.plan.chat_of[d.chat]
         key = self.plan.chat_keys[chat_id]
         occurrence = d.occurrence
@@ -530,10 +533,22 @@ class Applier:
         if found is not None:
             self._link(found, d.line)
             return
-        if matcher.purged(chat_id, fp, d.sender_key, d):
+        if matcher.purged(chat_id, fp, d.sender_key, d) or self._twin_purged(twin, chat_id, key):
             self.out.purged += 1
             return
         self._insert(chat_id, fp, d)
+
+    def _twin_purged(self, twin: Derived | None, chat_id: int, key: str) -> bool:
+        """Whether a message as the export was read before (its ``twin`` derived with the
+        recorded options) is a purged message: then it stays purged, whatever time it
+        reads as now."""
+        if twin is None:
+            return False
+        fp = identity.fingerprint(
+            self.platform, key, twin.sender_key, twin.ts, twin.kind, twin.text,
+            twin.occurrence, twin.msg_id,
+        )  # fmt: skip
+        return self.plan.matcher.purged(chat_id, fp, twin.sender_key, twin)
 
     def _own(self, mid: int) -> set[int]:
         """``{mid}`` if the source brought that message first (else empty)."""

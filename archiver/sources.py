@@ -203,15 +203,9 @@ def _reparse(
     key = identity.tombstone_key(store.secret("archive_secret"))
     now = int(inv.now().timestamp())
     with ExitStack() as stack:
-        derivation = rederive.derive(store, source, wanted.wanted, stack)
-        chats = _chats(store, source["id"], derivation, key)
         kept = rederive.archived(store, source["id"])
-        if source["status"] == "redacted":
-            previous = derivation
-            if wanted.recorded != wanted.wanted:
-                previous = rederive.derive(store, source, wanted.recorded, stack)
-            lines = rederive.line_map(previous.messages, kept)
-            rederive.in_original_lines(derivation, lines)
+        derivation, twins = _derive(store, source, wanted, kept, stack)
+        chats = _chats(store, source["id"], derivation, key)
         pairing = rederive.pair(kept, derivation.messages, chats[0])
         the_plan = reparse.plan(
             store, source["id"], derivation.parser.platform, pairing, chats, key
@@ -226,7 +220,7 @@ def _reparse(
         custodian_id = _set_custodian(store, source, wanted.custodian[1])
         applier = reparse.Applier(
             store, the_plan, unit=derivation.unit, custodian_id=custodian_id,
-            tombstone_key=key, now=now,
+            tombstone_key=key, now=now, twins=twins,
         )  # fmt: skip
         outcome = applier.run(skip=set(held))
         touched = applier.touched | ({a.id for a in kept} if custodian_moves else set())
@@ -240,6 +234,26 @@ def _reparse(
         if held and not options.force:
             report["refused_without_force"] = _held_refusal(held)
     return report
+
+
+def _derive(
+    store: Store,
+    source: dict[str, Any],
+    wanted: _Wanted,
+    kept: list[rederive.Archived],
+    stack: ExitStack,
+) -> tuple[rederive.Derivation, dict[int, rederive.Derived]]:
+    """The export derived with the wanted options, in the original's line numbers, and
+    (when the options change) each message's twin derived with the recorded ones: what
+    the ingest saw there, so a message purged then stays purged whatever it reads as now."""
+    derivation = rederive.derive(store, source, wanted.wanted, stack)
+    previous = derivation
+    if wanted.recorded != wanted.wanted:
+        previous = rederive.derive(store, source, wanted.recorded, stack)
+    pairs = rederive.twins(previous.messages, derivation.messages)
+    if source["status"] == "redacted":
+        rederive.in_original_lines(derivation, rederive.line_map(previous.messages, kept))
+    return derivation, {id(derivation.messages[i]): previous.messages[j] for i, j in pairs}
 
 
 def _also_in(

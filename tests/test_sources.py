@@ -493,6 +493,10 @@ def test_sources_reparse_on_the_command_line(run: Any, tmp_path: Path, key_file:
     done = run("sources", "reparse", "1", "--tz", NY, "--reason", "phone in NY", **env)
     assert done.exit_code == 0, done.output
     assert done.stdout.splitlines()[-1].startswith("Merkle root of the export's messages: ")
+    human = run("sources", "list", **env).stdout.splitlines()
+    assert human[4] == (
+        "│ 1  │ …l Desk.txt │ dana@broker… │ America/New_York │ mdy   │ 2    │ reparsed │"
+    )
     listed = json.loads(run("sources", "list", "--json", **env).stdout)
     assert [(s["id"], s["tz"], s["status"], s["original"], s["messages"]) for s in listed] == [
         (1, NY, "reparsed", "kept", 2)
@@ -676,4 +680,23 @@ def test_a_fixed_parser_links_the_file_a_message_attached(
     row = archive.store.rows("SELECT message_id, name, sha256 FROM attachments")
     assert [(r["message_id"], r["name"]) for r in row] == [(changed["id"], "00000001-sheet.pdf")]
     assert row[0]["sha256"] is not None
+    verified(archive)
+
+
+def test_messages_purged_before_this_export_came_stay_purged_in_another_zone(
+    archive: Archive, tmp_path: Path
+) -> None:
+    from archiver.purge import execute
+    from tests.retention_helpers import clock, load
+
+    lines = ["6/14/23, 9:00 AM - Priya Nair: Old news", *SUMMER]
+    ingest_one(archive, whatsapp(tmp_path / "a", lines), tz="UTC")
+    load(archive, tmp_path, PURGE_2023)
+    when = datetime(2024, 7, 1, tzinfo=UTC)
+    execute(archive, when, clock(when))
+    later = ingest_one(archive, whatsapp(tmp_path / "b", lines), tz="UTC", custodian="sam@x.io")
+    assert later.previously_purged == 1
+    report = reparse(archive, later.source_id, tz=NY, reason="Sam's phone was in New York")
+    assert report["counts"]["previously_purged"] == 1
+    assert archive.store.one("SELECT count(*) FROM messages WHERE text = 'Old news'") == 0
     verified(archive)

@@ -112,6 +112,8 @@ class NewPath(click.Path):
         if not os.access(parent, os.W_OK | os.X_OK):
             self.fail(f"{path}: cannot create files in {parent} (permission denied)", param, ctx)
         return path
+
+
 class ZoneName(click.ParamType[str, Any]):
     """A ``--tz`` value: an IANA place, UTC or UTC±HH:MM, as recorded (``zones.canonical``).
     Legacy names such as EST raise the library's InputError naming the zone to use (exit 1,

@@ -257,6 +257,7 @@ def export(
       archiver export 'custodian:dana@broker.example after:2024-01-01' --out prod-001.jsonl
       archiver export --format csv --out everything.csv
     """
+
     def action(archive, inv):  # type: ignore[no-untyped-def]
         with render.progress(show_progress(as_json)) as advance:
             return export_lib.export(archive, out, fmt, inv, query=query, tz=tz, progress=advance)

@@ -64,6 +64,8 @@ def truncation_advice(messages: int, kind: str) -> str:
         "in an export (about 10,000 with media, 40,000 without), so older messages are "
         f"probably missing. {better}; WhatsApp cannot export a chat in parts or by date."
     )
+
+
 _HEADERISH = frozenset("0123456789[" + INVISIBLE)
 _INVISIBLE_BYTES = rb"(?:\xe2\x80[\x8e\x8f\xaa-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf)*"  # UTF-8
 _DATE_RUN = re.compile(
