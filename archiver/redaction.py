@@ -179,25 +179,64 @@ def open_stored(store: Store, source: dict[str, Any], stack: ExitStack) -> Expor
     return _with_unit(store, source, stack, source["blob_sha256"], {})
 
 
-def _parse(store: Store, source: dict[str, Any], unit: ExportUnit) -> Iterator[bytes]:
-    """Fingerprints of every message the source's parser finds in ``unit``, in order."""
-    from archiver.staging import OccurrenceCounter, fingerprint_of
-
+def _parser_and_options(source: dict[str, Any]) -> tuple[Any, ParseOptions]:
+    """The parser and options the source was (last) read with."""
     parser = next(p for p in parsers.all_parsers() if p.name == source["parser"])
     options = json.loads(source["options"])
     facts = json.loads(source["facts"])
     order = facts.get("date_order") or options.get("date_order")
     date_order: DateOrder = order if order in ("dmy", "mdy", "ymd") else "auto"
-    opts = ParseOptions(
+    return parser, ParseOptions(
         tz=zones.recorded(source["tz"]),
         tz_explicit=bool(options.get("tz_explicit")),
         date_order=date_order,
     )
+
+
+def _parse(store: Store, source: dict[str, Any], unit: ExportUnit) -> Iterator[bytes]:
+    """Fingerprints of every message the source's parser finds in ``unit``, in order."""
+    from archiver.staging import OccurrenceCounter, fingerprint_of
+
+    parser, opts = _parser_and_options(source)
     counter = OccurrenceCounter()
     for rec in parser.parse(unit, opts):
         if isinstance(rec, Message):
             ts = int(rec.sent_at.timestamp()) if rec.sent_at else None
             yield fingerprint_of(parser.platform, rec, ts, counter.next(rec, ts))
+
+
+def _in_copy_lines(
+    store: Store, source: dict[str, Any], copy: ExportUnit, purged: set[int]
+) -> tuple[set[int], list[int]]:
+    """A redacted copy holds exactly the messages that were kept, in file order: the k-th
+    message starting in the copy is the k-th of the archive's kept and just-purged
+    messages by their original line. Returns the purged messages' lines in the copy and
+    every message start line of the copy."""
+    found = list(_parse_lines(store, source, copy))
+    copy_starts = [line for line in found if line is not None]
+    if len(copy_starts) != len(found):
+        raise ValueError("the redacted copy has a message without a line")
+    recorded = store.execute(
+        "SELECT source_line FROM messages WHERE source_id = ?1 AND source_line IS NOT NULL "
+        "UNION SELECT line FROM message_sources WHERE source_id = ?1 AND line IS NOT NULL",
+        (source["id"],),
+    )
+    original = sorted({int(r[0]) for r in recorded} | purged)
+    if len(original) != len(copy_starts):
+        raise ValueError(
+            f"the redacted copy holds {len(copy_starts)} message(s), the archive "
+            f"{len(original)} for it"
+        )
+    in_copy = dict(zip(original, copy_starts, strict=True))
+    return {in_copy[line] for line in purged}, copy_starts
+
+
+def _parse_lines(store: Store, source: dict[str, Any], unit: ExportUnit) -> Iterator[int | None]:
+    """The start line of every message the source's parser finds in ``unit``, in order."""
+    parser, opts = _parser_and_options(source)
+    for rec in parser.parse(unit, opts):
+        if isinstance(rec, Message):
+            yield rec.line
 
 
 def _drop_blobs(store: Store, shas: Iterable[str | None]) -> None:
@@ -305,16 +344,22 @@ def _redact(
     key = identity.tombstone_key(store.secret("archive_secret"))
     with ExitStack() as stack:
         original = _with_unit(store, source, stack, source["blob_sha256"], {})
-        expected = sum(1 for _ in _parse(store, source, original)) - len(purged)
+        starts: list[int] | None = None
+        if source["status"] == "redacted":
+            # The stored file is already a redacted copy: the archive's line numbers are
+            # the first original's; find the purged messages' lines in this copy.
+            purged, starts = _in_copy_lines(store, source, original, purged)
+            expected = len(starts) - len(purged)
+        else:
+            expected = sum(1 for _ in _parse(store, source, original)) - len(purged)
         main_file = original.get(main)
         if main_file is None:
             raise KeyError(main)
 
         def redacted_main() -> Iterator[bytes]:
+            every = iter(starts) if starts is not None else _starts(store, source["id"], purged)
             with main_file.open() as fh:
-                lines = redact_lines(
-                    iter_lines(fh), purged, _starts(store, source["id"], purged), kind
-                )
+                lines = redact_lines(iter_lines(fh), purged, every, kind)
                 for line in lines:
                     yield line.encode("utf-8")
 

@@ -187,3 +187,31 @@ def test_every_batch_is_audited_with_the_purge(archive: Archive, tmp_path: Path)
     execute(archive, NOW, clock(NOW))
     actions = [r["action"] for r in archive.store.rows("SELECT action FROM audit_log ORDER BY seq")]
     assert actions[-3:] == ["purge.start", "purge.batch", "test"]
+
+
+def test_a_second_purge_redacts_an_already_redacted_original(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """The stored file is then a redacted copy whose lines differ from the original's,
+    which the archive's line numbers refer to."""
+    lines = [
+        f"{year}-05-01T18:0{i}:00+00:00|Family|Mum|text|{year} note {i}"
+        for year in (2022, 2023, 2024)
+        for i in range(3)
+    ]
+    path = tmp_path / "family.fake.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_ingest(archive, path)
+    load(archive, tmp_path, POLICY)
+    first = execute(archive, at(2024, 1, 1), clock(at(2024, 1, 1)))
+    assert (first["deleted"], first["originals_redacted"]) == (3, 1)
+    second = execute(archive, at(2025, 1, 1), clock(at(2025, 1, 1)))
+    assert (second["deleted"], second["originals_redacted"], second["originals_deleted"]) == (
+        3,
+        1,
+        0,
+    )
+    assert texts(archive) == {"2024 note 0", "2024 note 1", "2024 note 2"}
+    assert archive.store.rows("SELECT status FROM sources") == [{"status": "redacted"}]
+    again = run_ingest(archive, path)  # the full original again: nothing comes back
+    assert again == {"new": 0, "existing": 3, "purged": 6}
