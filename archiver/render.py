@@ -434,7 +434,7 @@ def ingest_report(report: dict[str, Any]) -> None:
                 (s["path"] or s["name"]) + status,
                 s["messages"],
                 s["new"],
-                s["existing"] + s["new_versions"],
+                s["existing"],
                 s["previously_purged"] or "",
                 files,
                 s["unparsed"] or "",

@@ -51,7 +51,9 @@ from archiver.staging import (
 )
 from archiver.store import DbError, Store
 
-_ID_CONFLICT = -2
+# What a platform id lookup found besides "not archived" (None) and "the same message".
+_ID_CONFLICT = "another sender holds this id"
+_NEW_VERSION = "recorded as a new version"
 
 
 def _other_sender(archived: str | None, arriving: str | None) -> bool:
@@ -582,9 +584,10 @@ class MessageWriter:
                     self._insert_new(new)
                     new, batch_ids = [], set()
                 batch_ids.add((p.chat_id, p.msg_id))
-                found = self._find_by_platform_id(p)
-                if found == _ID_CONFLICT:
-                    p = self._without_platform_id(p)
+                by_id = self._find_by_platform_id(p)
+                found = by_id[0] if by_id is not None else None
+                if by_id is not None and by_id[1] == _ID_CONFLICT:
+                    p, found = self._without_platform_id(p), None
             if p.msg_id is None:
                 found = None
                 while True:
@@ -608,7 +611,7 @@ class MessageWriter:
                     continue
                 new.append(p)
                 batch_fps.add(p.fp)
-            elif found > 0:
+            else:  # archived (a new version recorded or not): link this export to it
                 existing.append((p, found))
                 claimed.add(found)
         self._insert_new(new)
@@ -680,11 +683,10 @@ class MessageWriter:
         )
         return replace(p, row=row, fp=fp, keyed=self.keyed(fp))
 
-    def _find_by_platform_id(self, p: _Prepared) -> int | None:
-        """The id of the archived message with this (chat, msg_id), after recording a new
-        version if its text changed; ``None`` when it is not archived; ``-1`` when the
-        change was recorded as a version (nothing more to link); ``_ID_CONFLICT`` when
-        the archived message has another sender (an edit never changes the sender)."""
+    def _find_by_platform_id(self, p: _Prepared) -> tuple[int, str | None] | None:
+        """The archived message with this (chat, msg_id): its id, and ``_NEW_VERSION``
+        when its text changed (recorded as a new version) or ``_ID_CONFLICT`` when it has
+        another sender (an edit never changes the sender); ``None`` when not archived."""
         row = self.store.execute(
             "SELECT m.id, m.fingerprint, m.version, p.key, m.sent_at FROM messages m "
             "LEFT JOIN participants p ON p.id = m.sender_id WHERE m.chat_id = ? AND m.msg_id = ?",
@@ -694,7 +696,7 @@ class MessageWriter:
             return None
         message_id, fp, version = int(row[0]), bytes(row[1]), int(row[2])
         if _other_sender(row[3], p.sender_key):
-            return _ID_CONFLICT
+            return message_id, _ID_CONFLICT
         # The message keeps the sender and time it was first archived with (an export
         # made with another --tz, or naming the sender differently, is not an edit):
         # only its content is compared, and a new version changes only its content.
@@ -702,15 +704,15 @@ class MessageWriter:
             self.platform, p.chat_key, row[3], row[4], p.kind, p.text, 0, p.msg_id
         )
         if fp == current:
-            return message_id
+            return message_id, None
         seen_before = self.store.one(
             "SELECT 1 FROM message_versions WHERE message_id = ? AND fingerprint = ?",
             (message_id, current),
         )
         if seen_before:
-            return message_id
+            return message_id, None
         self._new_version(message_id, version, replace(p, fp=current, keyed=self.keyed(current)))
-        return -1
+        return message_id, _NEW_VERSION
 
     def _new_version(self, message_id: int, version: int, p: _Prepared) -> None:
         old = self.store.execute(

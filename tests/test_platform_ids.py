@@ -106,3 +106,23 @@ def test_a_sender_known_only_by_name_is_not_taken_for_another_person(
     ingest_one(archive, export(tmp_path / "a", [old]))
     report = ingest_one(archive, export(tmp_path / "b", [message(7, *ALICE, "bid 101", 0)]))
     assert (report.new, report.existing) == (0, 1)
+
+
+def test_a_new_version_links_the_export_that_brought_it(archive: Archive, tmp_path: Path) -> None:
+    ingest_one(archive, export(tmp_path / "a", [message(7, *ALICE, "bid 101", 0)]))
+    later = ingest_one(archive, export(tmp_path / "b", [message(7, *ALICE, "bid 102", 0)]))
+    assert (later.new_versions, later.existing) == (1, 1)
+    assert archive.store.rows("SELECT source_id FROM message_sources") == [
+        {"source_id": later.source_id}
+    ]
+
+
+def test_a_message_with_id_zero_is_linked_by_a_later_export(
+    archive: Archive, tmp_path: Path
+) -> None:
+    timeless = {**message(7, *ALICE, "an export with no times", 0), "date": None}
+    del timeless["date_unixtime"]
+    ingest_one(archive, export(tmp_path / "a", [timeless]))
+    assert archive.store.one("SELECT id FROM messages") == 0
+    again = ingest_one(archive, export(tmp_path / "b", [timeless, message(8, *BOB, "hi", 1)]))
+    assert (again.new, again.existing) == (1, 1)
