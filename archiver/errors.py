@@ -151,3 +151,11 @@ class ChunkDamaged(DamageFound):
 
 class SignatureInvalid(DamageFound):
     """A signed file does not verify against the given public key."""
+
+
+class ProductionDamaged(DamageFound):
+    """A production folder differs from its signed manifest (``report`` says how)."""
+
+    def __init__(self, message: str, report: dict[str, object]) -> None:
+        self.report = report
+        super().__init__(message)

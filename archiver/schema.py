@@ -488,6 +488,76 @@ MIGRATIONS.append(
                 source_id INTEGER NOT NULL REFERENCES sources(id),
                 moved_at  INTEGER NOT NULL
             )""",
+MIGRATIONS.append(
+    (
+        11,
+        "eDiscovery productions: matters, Bates numbers, documents, produced messages",
+        [
+            # A matter's productions share one Bates sequence: `next_bates` is the first
+            # number no production of the matter has used. It moves forward when a
+            # production reserves its numbers, before any file is written, and never back.
+            """CREATE TABLE matters (
+                id          INTEGER PRIMARY KEY,
+                name        TEXT NOT NULL,
+                name_key    TEXT NOT NULL UNIQUE,
+                next_bates  INTEGER NOT NULL DEFAULT 1,
+                productions INTEGER NOT NULL DEFAULT 0,
+                created_at  INTEGER NOT NULL
+            )""",
+            # One row per `archiver produce`: 'reserved' while its files are written,
+            # then 'complete' or 'failed' (a killed one stays 'reserved').
+            """CREATE TABLE productions (
+                id              INTEGER PRIMARY KEY,
+                matter_id       INTEGER NOT NULL REFERENCES matters(id),
+                number          INTEGER NOT NULL,
+                status          TEXT NOT NULL
+                    CHECK (status IN ('reserved', 'complete', 'failed')),
+                query           TEXT,
+                options         TEXT NOT NULL,
+                bates_prefix    TEXT NOT NULL,
+                bates_first     INTEGER,
+                bates_last      INTEGER,
+                counts          TEXT NOT NULL,
+                created_at      INTEGER NOT NULL,
+                created_by      TEXT NOT NULL,
+                finished_at     INTEGER,
+                out_dir         TEXT NOT NULL,
+                manifest_sha256 TEXT,
+                error           TEXT,
+                UNIQUE (matter_id, number)
+            )""",
+            # The messages a production holds (context = 1: around a hit, not a hit).
+            # No foreign key to messages: a purge may delete a produced message later and
+            # the record of what was produced stays.
+            """CREATE TABLE production_messages (
+                production_id INTEGER NOT NULL REFERENCES productions(id),
+                chat_id       INTEGER NOT NULL,
+                message_id    INTEGER NOT NULL,
+                context       INTEGER NOT NULL,
+                PRIMARY KEY (production_id, chat_id, message_id)
+            ) WITHOUT ROWID""",
+            # Its documents: one conversation x one time slice (or part of one), the
+            # selected messages of chat_id with ids first_id..last_id; Bates numbers
+            # bates_first..pages_last for its pages, then one per attachment up to
+            # bates_last.
+            """CREATE TABLE production_documents (
+                production_id INTEGER NOT NULL REFERENCES productions(id),
+                seq           INTEGER NOT NULL,
+                chat_id       INTEGER NOT NULL,
+                slice_start   INTEGER NOT NULL,
+                slice_end     INTEGER NOT NULL,
+                part          INTEGER NOT NULL,
+                parts         INTEGER NOT NULL,
+                first_id      INTEGER NOT NULL,
+                last_id       INTEGER NOT NULL,
+                events        INTEGER NOT NULL,
+                pages         INTEGER NOT NULL,
+                attachments   INTEGER NOT NULL,
+                bates_first   INTEGER NOT NULL,
+                pages_last    INTEGER NOT NULL,
+                bates_last    INTEGER NOT NULL,
+                PRIMARY KEY (production_id, seq)
+            ) WITHOUT ROWID""",
         ],
     )
 )

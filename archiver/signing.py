@@ -1,6 +1,7 @@
 """Signed statements: one format for every file archiver signs.
 
-Audit-trail exports, purge certificates and export manifests are JSON documents::
+Audit-trail exports, purge certificates, export manifests and production manifest
+signatures are JSON documents::
 
     {"format": "archiver-signed", "version": 1, "type": "purge-certificate",
      "archive_id": "...", "signed_at": "...Z", "key_fingerprint": "ab12:...",
@@ -26,7 +27,7 @@ from archiver.store import Store
 
 FORMAT = "archiver-signed"
 VERSION = 1
-TYPES = ("audit-export", "purge-certificate", "export-manifest")
+TYPES = ("audit-export", "purge-certificate", "export-manifest", "production-manifest")
 
 
 def canonical(doc: dict[str, Any]) -> bytes:

@@ -146,6 +146,7 @@ def _register() -> None:
         custodian_cmds,
         ingest_cmds,
         key_cmds,
+        production_cmds,
         retention_cmds,
         search_cmds,
         source_cmds,
@@ -161,6 +162,7 @@ def _register() -> None:
         retention_cmds,
         audit_cmds,
         approval_cmds,
+        production_cmds,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -43,6 +43,8 @@ COMMAND_PERMISSIONS: dict[str, Permission] = {
     "requests.list": "read",
     "sources.list": "read",
     "custodians.list": "read",
+    "production.list": "read",
+    "production.show": "read",
     # writing messages
     "ingest": "ingest",
     # the officer's decisions
@@ -60,6 +62,11 @@ COMMAND_PERMISSIONS: dict[str, Permission] = {
     "key.rotate": "admin",
     "settings.four-eyes": "admin",
     "approve": "admin",
+    # A production writes the plaintext of the messages it selects out of the archive,
+    # takes Bates numbers from the matter's sequence for good and signs its manifest with
+    # the archive's key: a statement made for the organisation, like a hold. `export`
+    # (a working copy for the officer) stays read.
+    "produce": "admin",
     "requests.cancel": "read",  # the slot that filed a request may cancel it (checked there)
 }
 
