@@ -33,7 +33,7 @@ OUTPUTS = [
 ]  # fmt: skip
 # Every other path the command line takes is read, not created, or (purge
 # --certificate-dir) an existing folder the command checks itself before it starts.
-INPUTS = {"archive_dir", "key_file", "paths", "file", "public_key", "certificate_dir"}
+INPUTS = {"archive_dir", "key_file", "paths", "file", "public_key", "certificate_dir", "folder"}
 
 
 def params() -> Iterator[tuple[str, click.Parameter]]:
@@ -61,6 +61,7 @@ def test_every_path_a_command_creates_is_checked_before_it_runs() -> None:
         ("purge", "certificate"),
         ("approve", "certificate"),
         ("backup", "dest"),
+        ("produce", "out"),
     }
     for where, p in params():
         if (where, p.name) in created:
