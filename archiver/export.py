@@ -29,7 +29,7 @@ from archiver.errors import InputError, Refused
 from archiver.records import iter_records
 from archiver.store import check_zone
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "sqlite")
 # progress(phase, done since the last call, total or None)
 Progress = Callable[[str, int, int | None], None]
 CSV_COLUMNS = (
@@ -162,6 +162,9 @@ def export(
         return search.count(store, plan)
 
     expected = total() if progress else None
+    if fmt == "sqlite":
+        return _export_sqlite(archive, out, inv, iter_records(store, source()), query, tz,
+                              progress, expected)  # fmt: skip
 
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     try:
@@ -205,4 +208,36 @@ def export(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return report
+
+
+def _export_sqlite(
+    archive: Archive,
+    out: Path,
+    inv: Invocation,
+    records: Iterator[dict[str, Any]],
+    query: str | None,
+    tz: str | None,
+    progress: Progress | None,
+    expected: int | None,
+) -> dict[str, Any]:
+    """``export --format sqlite``: a plain SQLite database (``sqlite_export``)."""
+    from archiver.production import sqlite_export
+
+    def advance(n: int) -> None:
+        if progress:
+            progress("exporting", n, expected)
+
+    if not out.parent.is_dir():
+        raise Refused(f"cannot write the export {out}: its folder does not exist")
+    n = sqlite_export.write(out, records, advance)
+    digest = hashlib.sha256()
+    with out.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    report = {"out": str(out), "format": "sqlite", "query": query,
+              "tz": tz or archive.default_tz, "messages": n, "sha256": digest.hexdigest(),
+              "bytes": out.stat().st_size}  # fmt: skip
+    with archive.store.transaction():
+        auditlog.append(archive.store, inv, details=report)
     return report

@@ -488,6 +488,10 @@ MIGRATIONS.append(
                 source_id INTEGER NOT NULL REFERENCES sources(id),
                 moved_at  INTEGER NOT NULL
             )""",
+        ],
+    )
+)
+
 MIGRATIONS.append(
     (
         11,

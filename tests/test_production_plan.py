@@ -175,3 +175,19 @@ def test_the_invalid_samples_fail_validation(sample: str, expected: str) -> None
     else:
         problems = rsmf_check.rsmf_problems(data)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_export_sqlite_is_a_plain_database_with_full_text_search(run: Run, tmp_path: Path) -> None:
+    import sqlite3
+
+    ingest(run, tmp_path, "a.fake", ["2024-01-01T09:00:00+00:00|Desk|Ann|text|price guarantee",
+                                     "2024-01-01T09:01:00+00:00|Desk|Bob|text|no deal"])  # fmt: skip
+    result = run("export", "price", "--format", "sqlite", "--out", "a.db", **KEY)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.db").stat().st_mode & 0o777 == 0o600
+    db = sqlite3.connect(tmp_path / "a.db")
+    assert db.execute("SELECT sender, text FROM messages").fetchall() == [("Ann", "price guarantee")]
+    hits = db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'guarantee'")
+    assert len(hits.fetchall()) == 1
+    assert db.execute("SELECT platform, key, title FROM chats").fetchall() == [
+        ("whatsapp", "Desk", "Desk")]

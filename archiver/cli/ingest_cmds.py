@@ -226,7 +226,9 @@ def chats_split(
     default="jsonl",
     show_default=True,
     help="jsonl: one message record per line (see README); csv: one row per message, "
-    "a cell a spreadsheet would run as a formula (=, +, -, @...) starting with a '.",
+    "a cell a spreadsheet would run as a formula (=, +, -, @...) starting with a '; "
+    "sqlite: a plain SQLite database (messages with full-text search, chats, participants, "
+    "attachments) for Datasette or the sqlite-utils CLI.",
 )
 @click.option(
     "--out",
@@ -256,6 +258,7 @@ def export(
     Example:
       archiver export 'custodian:dana@broker.example after:2024-01-01' --out prod-001.jsonl
       archiver export --format csv --out everything.csv
+      archiver export 'chat:"Deal Desk"' --format sqlite --out deal-desk.db
     """
 
     def action(archive, inv):  # type: ignore[no-untyped-def]

@@ -354,25 +354,3 @@ def stored_attachments(store: Store, ids: Sequence[int]) -> dict[int, list[dict[
         ):
             out.setdefault(int(row["message_id"]), []).append(row)
     return out
-
-
-# --- the SQLite export --------------------------------------------------------------------
-
-
-def chats_of(store: Store, ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The chats these messages are in, with their custodians' names."""
-    chat_ids: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        part = ids[start : start + _CHUNK]
-        chat_ids.update(
-            int(r[0])
-            for r in store.execute(
-                f"SELECT DISTINCT chat_id FROM messages WHERE id IN ({_marks(part)})", part
-            )
-        )
-    wanted = sorted(chat_ids)
-    return store.rows(
-        f"SELECT id, platform, key, title, type FROM chats WHERE id IN ({_marks(wanted)}) "
-        "ORDER BY id",
-        wanted,
-    )
