@@ -1,6 +1,6 @@
 """`make bench`: the performance targets of the issues, measured in one run.
 
-    python bench/run.py [--messages N] [--only whatsapp,telegram,search,verify,purge]
+    python bench/run.py [--messages N] [--only whatsapp,telegram,search,verify,purge,produce]
 
 Every measurement runs in a fresh subprocess that reports its own wall time and peak
 RSS, so one step's memory never hides another's. Peers (whatstk, chat-miner) parse the
@@ -229,6 +229,39 @@ def purge_step(source: Path | None = None, copy: bool = True) -> dict[str, objec
     )
 
 
+def produce_step(n: int = 100_000) -> dict[str, object]:
+    """Produce ``n`` messages (a generated WhatsApp export) to RSMF, HTML and DAT."""
+    path = OUT / f"whatsapp-{n}.txt"
+    if not path.exists():
+        subprocess.run([PY, str(HERE / "gen_whatsapp.py"), str(path), "--messages", str(n)], check=True)
+    root = OUT / f"produce-{n}-archive"
+    child(NEW_ARCHIVE.format(root=str(root)) + INGEST.format(path=str(path)))
+    target = OUT / f"produce-{n}"
+    res = child(
+        f"""
+        import shutil
+        from pathlib import Path
+        from archiver.archive import open_archive
+        from archiver.auditlog import Invocation
+        from archiver.keyring import Secret
+        from archiver.production.plan import Options
+        from archiver.production.produce import produce
+        root = Path({str(root)!r}); out = Path({str(target)!r})
+        shutil.rmtree(out, ignore_errors=True)
+        archive = open_archive(root / "archive", Secret("keyfile", (root / "bench.key").read_bytes(), "b"))
+        inv = Invocation(command="produce", user="bench", host="bench")
+        options = Options(matter="bench", out=out, formats=("rsmf", "html", "dat"), tz="Europe/London")
+        _t0 = time.perf_counter()
+        report = produce(archive, options, inv)
+        result["seconds"] = round(time.perf_counter() - _t0, 2)
+        archive.close()
+        result.update(messages=report["counts"]["messages"], documents=report["counts"]["documents"])
+        """
+    )
+    res["messages_per_second"] = round(int(res["messages"]) / float(res["seconds"]))  # type: ignore[arg-type]
+    return res
+
+
 def scale(total: int, per_file: int = 1_000_000) -> dict[str, object]:
     """A ``total``-message archive built from generated exports of ``per_file`` messages
     (each another group chat, same senders and years): every file's ingest whole process
@@ -289,7 +322,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3, help="runs per ingest measurement (median)")
-    ap.add_argument("--only", default="whatsapp,telegram,search,verify,purge")
+    ap.add_argument("--only", default="whatsapp,telegram,search,verify,purge,produce")
+    ap.add_argument("--produce-messages", type=int, default=100_000)
     ap.add_argument(
         "--scale", type=int, default=0, metavar="N",
         help="also build an N-message archive from 1M-message exports (e.g. 10000000)",
@@ -305,6 +339,7 @@ def main() -> int:
         "search": lambda: search_step(args.messages),
         "verify": verify_step,
         "purge": purge_step,
+        "produce": lambda: produce_step(args.produce_messages),
         "scale": lambda: scale(args.scale, args.scale_file),
     }
     if args.scale:
