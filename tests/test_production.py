@@ -112,9 +112,7 @@ def _dat_rows(path: Path) -> list[dict[str, str]]:
     return [dict(zip(head, cells(line), strict=True)) for line in lines[1:-1]]
 
 
-def test_bates_numbers_agree_across_dat_text_html_pdf_and_manifest(
-    run: Run, corpus: Path
-) -> None:
+def test_bates_numbers_agree_across_dat_text_html_pdf_and_manifest(run: Run, corpus: Path) -> None:
     report = produce(run, "p1")
     folder = corpus / "p1"
     man = manifest(folder)
@@ -128,8 +126,10 @@ def test_bates_numbers_agree_across_dat_text_html_pdf_and_manifest(
         numbers += range(lo, hi + 1)
     # contiguous from 1, each once, the manifest's range
     assert numbers == list(range(1, len(numbers) + 1))
-    assert (man["bates"]["first"], man["bates"]["last"]) == ("ACME-000000001",
-                                                              f"ACME-{len(numbers):09d}")  # fmt: skip
+    assert (man["bates"]["first"], man["bates"]["last"]) == (
+        "ACME-000000001",
+        f"ACME-{len(numbers):09d}",
+    )
     assert report["bates_last"] == man["bates"]["last"]
     files = {f["path"]: f for f in man["files"]}
     for doc in man["documents"]:
@@ -181,7 +181,8 @@ def test_transcripts_hold_every_produced_message_exactly_once(run: Run, corpus: 
     # the PDFs hold every message's text and a Bates number on every page
     exported = run("export", "--out", "all.jsonl", **KEY)
     assert exported.exit_code == 0
-    texts = {r["id"]: r["text"] for r in map(json.loads, open(corpus / "all.jsonl"))}
+    lines = (corpus / "all.jsonl").read_text().splitlines()
+    texts = {r["id"]: r["text"] for r in map(json.loads, lines)}
     pdf_text = ""
     for path in sorted((folder / "PDF").glob("*.pdf")):
         for page in pypdf.PdfReader(path).pages:

@@ -105,7 +105,10 @@ def test_bates_numbers_continue_and_a_failed_production_never_gives_them_back(
     assert (third["production"], third["bates_first"]) == ("PROD-003", "ACME-000000007")
     listed = json.loads(run("production", "list", "--json", **KEY).stdout)
     assert [(p["production"], p["status"]) for p in listed] == [
-        ("PROD-001", "complete"), ("PROD-002", "failed"), ("PROD-003", "complete")]
+        ("PROD-001", "complete"),
+        ("PROD-002", "failed"),
+        ("PROD-003", "complete"),
+    ]
     shown = json.loads(run("production", "show", "Harlow", "3", "--json", **KEY).stdout)
     assert [d["bates_begin"] for d in shown["documents"]] == [
         "ACME-000000007", "ACME-000000008", "ACME-000000009"]  # fmt: skip
@@ -117,8 +120,15 @@ def test_bates_numbers_continue_and_a_failed_production_never_gives_them_back(
 
 
 def test_held_messages_are_produced_and_purged_ones_are_not(run: Run, tmp_path: Path) -> None:
-    ingest(run, tmp_path, "a.fake", ["2020-01-01T09:00:00+00:00|Old|Ann|text|purge me",
-                                     "2020-01-01T09:00:00+00:00|Kept|Ann|text|hold me"])  # fmt: skip
+    ingest(
+        run,
+        tmp_path,
+        "a.fake",
+        [
+            "2020-01-01T09:00:00+00:00|Old|Ann|text|purge me",
+            "2020-01-01T09:00:00+00:00|Kept|Ann|text|hold me",
+        ],
+    )
     (tmp_path / "p.toml").write_text(
         '[policy]\nname = "p"\n[[rules]]\nname = "r"\ndelete_after = "1 year"\n'
     )
@@ -180,14 +190,24 @@ def test_the_invalid_samples_fail_validation(sample: str, expected: str) -> None
 def test_export_sqlite_is_a_plain_database_with_full_text_search(run: Run, tmp_path: Path) -> None:
     import sqlite3
 
-    ingest(run, tmp_path, "a.fake", ["2024-01-01T09:00:00+00:00|Desk|Ann|text|price guarantee",
-                                     "2024-01-01T09:01:00+00:00|Desk|Bob|text|no deal"])  # fmt: skip
+    ingest(
+        run,
+        tmp_path,
+        "a.fake",
+        [
+            "2024-01-01T09:00:00+00:00|Desk|Ann|text|price guarantee",
+            "2024-01-01T09:01:00+00:00|Desk|Bob|text|no deal",
+        ],
+    )
     result = run("export", "price", "--format", "sqlite", "--out", "a.db", **KEY)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "a.db").stat().st_mode & 0o777 == 0o600
     db = sqlite3.connect(tmp_path / "a.db")
-    assert db.execute("SELECT sender, text FROM messages").fetchall() == [("Ann", "price guarantee")]
+    assert db.execute("SELECT sender, text FROM messages").fetchall() == [
+        ("Ann", "price guarantee")
+    ]
     hits = db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'guarantee'")
     assert len(hits.fetchall()) == 1
     assert db.execute("SELECT platform, key, title FROM chats").fetchall() == [
-        ("whatsapp", "Desk", "Desk")]
+        ("whatsapp", "Desk", "Desk")
+    ]
