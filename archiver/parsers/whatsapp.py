@@ -15,7 +15,7 @@ Format facts and their sources: ``shared/formats/whatsapp.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TextIO
@@ -31,8 +31,9 @@ from archiver.parsers.whatsapp_body import (
     match_system,
     strip_invisible,
 )
-from archiver.parsers.whatsapp_files import chat_title, find_chat_file
+from archiver.parsers.whatsapp_files import chat_title, find_chat_file, titled
 from archiver.parsers.whatsapp_header import GENERAL, Shape, build_regex, features, shape_of
+from archiver.parsers.whatsapp_language import Language, decide
 from archiver.parsers.whatsapp_locale import INVISIBLE, LRM
 from archiver.parsers.whatsapp_records import RecordBuilder
 from archiver.parsers.whatsapp_text import ChatBytes, line_ends_before, sniff_encoding, text_reader
@@ -120,12 +121,15 @@ class _Run:
         self.file = chat_file
         inside = unit.name != chat_file.path
         self.where = f"{unit.name}!/{chat_file.path}" if inside else chat_file.path
-        self.key = chat_title(unit, chat_file)
+        title = titled(unit, chat_file)
+        self.key = title.title
+        self.title_language, self.title_stem = title.language, title.pattern
         self.resolve = attachment_index({f.path: f.size for f in unit.files}, chat_file.path)
         self.clock = Clock(options.tz)
         self.counts: dict[str, int] = dict.fromkeys(
             ("header_lines", "unparsed_lines", "blank_lines_dropped", "header_like_body_lines",
-             "out_of_order", "media_attached", "group_events", "impossible_headers"),
+             "out_of_order", "media_attached", "group_events", "impossible_headers",
+             "unrecognised_placeholders"),
             0,
         )  # fmt: skip
         self.kinds: dict[str, int] = {}
@@ -245,9 +249,19 @@ class _Run:
         facts.update(date_order=order, date_order_evidence=evidence, style=shape.style)
         facts.update(shape=shape.describe(), **{"12h": shape.twelve_hour})
         facts.update(title_is_a_person=self.title_is_person)
-        yield from self._messages(rx, shape, order)
+        builder = yield from self._messages(rx, shape, order)
         messages = sum(self.kinds.values())
+        language = decide(
+            self.title_language,
+            self.title_stem,
+            builder.seen,
+            builder.event_languages,
+            builder.encryption_languages,
+            builder.ui_samples,
+        )
+        facts.update(language.facts())
         yield from self._notices(messages)
+        yield from self._language_notices(language, builder.first_unrecognised)
         facts.update(self.counts, messages=messages, kinds=dict(sorted(self.kinds.items())))
         facts.update(
             line_ending=self.line_ending,
@@ -301,6 +315,42 @@ class _Run:
         if stream is not None and stream.replaced and stream.first_bad is not None:
             yield self._undecodable_notice(stream.replaced, stream.first_bad)
 
+    def _language_notices(self, language: Language, first: int | None) -> Iterator[Notice]:
+        """What the operator must know when WhatsApp's own texts are in a language the
+        tables do not know (fully): placeholders and events in it are archived as text."""
+        count = self.counts["unrecognised_placeholders"]
+        where = f" (the first on line {first})" if first is not None else ""
+        shaped = (
+            f"{count} message(s) have the shape of a WhatsApp placeholder no table knows "
+            f"('<…>' on Android, '… omitted' on iOS){where} and are archived as text messages"
+        )
+        if language.code is None and (language.guess or count):
+            guess = f" (guess: {language.guess})" if language.guess else ""
+            yield Notice(
+                "language-unknown",
+                f"{self.where}: the phone's language is not in the WhatsApp language "
+                f"tables{guess}: media placeholders, deleted messages and system events "
+                f"written in it are archived as text messages or unlabelled system lines; "
+                f"{shaped}. Nothing is lost (their text is kept); add the language's table "
+                "to have them labelled (see the formats documentation).",
+                self.key,
+            )
+            return
+        missing = [p for p in ("deleted", "events") if p not in language.coverage]
+        if language.code is not None and missing:
+            parts = " and ".join({"deleted": "deleted messages", "events": "system events"}[p]
+                                 for p in missing)  # fmt: skip
+            yield Notice(
+                "language-partial",
+                f"{self.where}: the phone's language is {language.name} ({language.code}), "
+                f"whose table has no {parts} ({', '.join(language.coverage)} only): such "
+                "lines are archived as text messages (Android system lines as unlabelled "
+                "system lines).",
+                self.key,
+            )
+        if count:
+            yield Notice("unrecognised-placeholders", f"{self.where}: {shaped}.", self.key)
+
     def _undecodable_notice(self, count: int, offset: int) -> Notice:
         where = f"byte {offset}"
         if self.encoding.name in ("utf-8", "windows-1252"):  # line ends are plain bytes
@@ -328,7 +378,9 @@ class _Run:
         advice = truncation_advice(messages, kind)
         return Notice("probably-truncated", f"{self.where}: {advice}", self.key)
 
-    def _messages(self, rx: re.Pattern[str], shape: Shape, order: str) -> Iterator[Record]:
+    def _messages(
+        self, rx: re.Pattern[str], shape: Shape, order: str
+    ) -> Generator[Record, None, RecordBuilder]:
         """The hot loop: one regex match per line, one dict hit per repeated timestamp,
         counters in locals."""
         match, general, clock = rx.match, GENERAL.match, self.clock
@@ -391,6 +443,7 @@ class _Run:
         self.counts.update(header_lines=headers, out_of_order=disorder)
         self.counts["header_like_body_lines"] = header_like
         builder.finish(headers)
+        return builder
 
     def _too_long(self, lineno: int) -> ParseError:
         return ParseError(

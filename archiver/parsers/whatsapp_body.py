@@ -1,8 +1,8 @@
 """What a WhatsApp message line says: who sent it and what kind of message it is.
 
-Pure functions over strings, driven by the tables in ``whatsapp_locale``. The common
-case (a plain text message) is decided by a handful of C-level string checks; the
-regexes only run on lines that look special.
+Pure functions over strings, driven by the language tables (``whatsapp_locale``). The
+common case (a plain text message) is decided by a handful of C-level string checks; the
+regexes and the normalised comparisons only run on lines that look special.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from archiver.parsers.whatsapp_locale import (
     ATTACHED_TAGS,
     DELETED,
     DOCUMENT_OMITTED,
+    DOCUMENT_OMITTED_WORDS,
     DOCUMENT_TITLE,
     EDITED,
     INVISIBLE,
@@ -29,6 +30,9 @@ from archiver.parsers.whatsapp_locale import (
     POLL_MARKERS,
     POLL_OPTION,
     SYSTEM_EVENTS,
+    SYSTEM_REGEX,
+    match_form,
+    placeholder_key,
 )
 
 INVISIBLE_SET = frozenset(INVISIBLE)
@@ -58,12 +62,11 @@ class SystemEvent:
     kind: Kind
     group: bool
     strong: bool
+    lang: str = ""  # the language whose table has the event
 
 
-_EVENTS = [SystemEvent(e, k, g, s) for e, k, g, s, _ in SYSTEM_EVENTS]
-_SYSTEM_RX = re.compile(
-    "|".join(f"(?P<r{i}>{row[4]})" for i, row in enumerate(SYSTEM_EVENTS)), re.DOTALL
-)
+_EVENTS = [SystemEvent(r.event, r.kind, r.group, r.strong, r.lang) for r in SYSTEM_EVENTS]
+_SYSTEM_RX = re.compile(SYSTEM_REGEX, re.DOTALL | re.IGNORECASE)
 _ACTOR_HINT_RX = re.compile(ACTOR_HINT)
 SYSTEM_MAX_LEN = 1200
 MARKER_MAX_LEN = 4096
@@ -72,10 +75,11 @@ MARKER_MAX_LEN = 4096
 
 
 def match_system(text: str) -> SystemEvent | None:
-    """The catalogued event a whole text is (invisible marks already removed), if any."""
+    """The catalogued event a whole text is, if any (compared as ``match_form``: no
+    invisible marks, NFC; case and a final full stop ignored)."""
     if len(text) > SYSTEM_MAX_LEN:
         return None
-    m = _SYSTEM_RX.fullmatch(text)
+    m = _SYSTEM_RX.fullmatch(match_form(text))
     if m is None or m.lastgroup is None:
         return None
     return _EVENTS[int(m.lastgroup[1:])]
@@ -109,28 +113,46 @@ SINGLE_LINE_EXACT: dict[str, tuple[Kind, tuple[Attachment, ...], dict[str, Any] 
     **{text: (kind, atts, None) for text, (kind, atts) in _OMITTED.items()},
     **{text: ("deleted", (), {"placeholder": text}) for text in _DELETED},
 }
-"""Whole one-line bodies whose record is known in advance (the records share the
-immutable attachment tuples; extra dicts are copied by the caller)."""
+"""Whole one-line bodies whose record is known in advance, as the tables write them (the
+records share the immutable attachment tuples; extra dicts are copied by the caller)."""
+_MEDIA_BY_KEY = {placeholder_key(text): media for text, media in reversed(OMITTED.items())}
+_DELETED_KEYS = frozenset(placeholder_key(text) for text in DELETED)
+_LIVE_KEYS = frozenset(placeholder_key(text) for text in LIVE_LOCATION)
+MARKER_KEYS = frozenset([*_MEDIA_BY_KEY, *_DELETED_KEYS, *_LIVE_KEYS])
+PLACEHOLDER_MAX = 2 * max(len(k) for k in MARKER_KEYS) + 8
+"""A body longer than this is never a placeholder, whatever marks and spaces it holds."""
 _LIVE = frozenset(LIVE_LOCATION)
 _POLL = frozenset(POLL_MARKERS)
 EXACT = frozenset([*_DELETED, *OMITTED, *_LIVE, *_POLL])
-"""First lines that are never plain text (checked before anything slower)."""
+"""First lines that are never plain text, as the tables write them (checked first)."""
 PREFIXES = LOCATION_PREFIXES
-OMIT_ENDINGS = tuple({key.rsplit(" ", 1)[-1] for key in OMITTED if " " in key and "<" not in key})
+OMISSION_WORDS = frozenset(
+    word.casefold()
+    for text in (*OMITTED, *DOCUMENT_OMITTED_WORDS)
+    if " " in text and "<" not in text
+    for word in [text.rsplit(" ", 1)[-1]]
+)
+"""The last word of an iOS placeholder ("omitted", "weggelassen", "omitida" ...)."""
+OMIT_ENDINGS = tuple(sorted({e for w in OMISSION_WORDS for e in (w, w.capitalize(), w.upper())}))
 SPECIAL_FIRST = frozenset(INVISIBLE + "<")
 
 _ANDROID_ATTACHED = re.compile(
-    r"(?P<name>.+?)\s+(?:" + "|".join(map(re.escape, ATTACHED_SUFFIXES)) + ")"
+    r"(?P<name>.+?)\s+(?P<marker>(?i:" + "|".join(map(re.escape, ATTACHED_SUFFIXES)) + "))"
 )
 _IOS_ATTACHED = re.compile(
-    r"(?:(?P<before>.*?)\s*)?<\s*(?:" + "|".join(map(re.escape, ATTACHED_TAGS)) + r"):\s*"
-    rf"[{INVISIBLE}]*(?P<name>[^>]+?)\s*>"
+    r"(?:(?P<before>.*?)\s*)?<\s*(?P<marker>(?i:"
+    + "|".join(map(re.escape, ATTACHED_TAGS))
+    + rf")):\s*[{INVISIBLE}]*(?P<name>[^>]+?)\s*>"
 )
 _OLD_ATTACHED = re.compile(rf"(?P<name>\S.*?)\s*<[{INVISIBLE}]*attached>")
-_OMITTED_DOC = re.compile(DOCUMENT_OMITTED)
+_OMITTED_DOC = re.compile(DOCUMENT_OMITTED, re.IGNORECASE)
 _DOC_TITLE = re.compile(DOCUMENT_TITLE)
 _POLL_OPTION = re.compile(POLL_OPTION)
 _MAPS = re.compile(MAPS_QUERY)
+_EDITED_MAX = max(len(m) for m in EDITED) + 8
+_EDITED_RX = re.compile(
+    "(?:" + "|".join(map(re.escape, sorted(EDITED, key=len, reverse=True))) + ")$", re.IGNORECASE
+)
 
 Body = tuple[Kind, str, tuple[Attachment, ...], dict[str, Any] | None, bool]
 Resolve = Callable[[str], tuple[str, int | None]]
@@ -138,17 +160,20 @@ Resolve = Callable[[str], tuple[str, int | None]]
 
 def _strip_edited(lines: list[str]) -> bool:
     last = lines[-1]
-    for marker in EDITED:
-        if last.endswith(marker):
-            lines[-1] = last[: -len(marker)].rstrip().rstrip(INVISIBLE).rstrip()
-            return True
-    return False
+    m = _EDITED_RX.search(last, max(0, len(last) - _EDITED_MAX))
+    if m is None:
+        return False
+    lines[-1] = last[: m.start()].rstrip().rstrip(INVISIBLE).rstrip()
+    return True
 
 
-def read_body(first: str, more: list[str] | None, resolve: Resolve) -> Body:
+def read_body(
+    first: str, more: list[str] | None, resolve: Resolve, seen: dict[str, int] | None = None
+) -> Body:
     """Kind, text (markers removed), attachments, extra and the edited flag of a
     message whose author is known. ``resolve`` maps an attachment name to its path in
-    the export (or the name itself) and its size."""
+    the export (or the name itself) and its size. ``seen`` counts the table strings
+    recognised (placeholder keys, attachment markers): evidence of the language."""
     lines = [first] if more is None else [first, *more]
     edited = lines[-1][-1:] == ">" and _strip_edited(lines)
     clean = strip_invisible(lines[0]).strip()
@@ -157,27 +182,35 @@ def read_body(first: str, more: list[str] | None, resolve: Resolve) -> Body:
     if single and not clean and not edited:
         note = "empty body: view-once or disappearing media, not included in the export"
         return "media", "", (Attachment("view-once", None, note=note),), {"view_once": True}, False
-    if single and clean in _DELETED:
+    key = placeholder_key(clean) if len(clean) <= PLACEHOLDER_MAX else ""
+    if single and key in _DELETED_KEYS:
+        _note(seen, key)
         return "deleted", "", (), {"placeholder": clean}, edited
-    media = _media(clean, caption, resolve)
+    media = _media(clean, key, caption, resolve, seen)
     if media is not None:
         kind, text, attachments, extra = media
         return kind, text, attachments, extra, edited
     if clean in _POLL and not single:
         return _poll(lines[1:], edited)
-    location = _location(clean, caption)
+    location = _location(clean, key, caption)
     if location is not None:
         return "location", location[0], (), location[1], edited
     return "text", "\n".join(lines), (), None, edited
 
 
+def _note(seen: dict[str, int] | None, key: str) -> None:
+    if seen is not None and len(seen) < 1000:
+        seen[key] = seen.get(key, 0) + 1
+
+
 def _media(
-    clean: str, caption: str, resolve: Resolve
+    clean: str, key: str, caption: str, resolve: Resolve, seen: dict[str, int] | None
 ) -> tuple[Kind, str, tuple[Attachment, ...], dict[str, Any] | None] | None:
-    omitted = _OMITTED.get(clean)
+    omitted = _MEDIA_BY_KEY.get(key) if key else None
     if omitted is not None:
-        kind: Kind = omitted[0]
-        return kind, caption, omitted[1], None
+        _note(seen, key)
+        kind: Kind = "contact" if omitted == "contact" else "media"
+        return kind, caption, (Attachment(omitted, None, note=clean),), None
     if len(clean) > MARKER_MAX_LEN:
         return None
     m = _OMITTED_DOC.fullmatch(clean) if clean.endswith(OMIT_ENDINGS) else None
@@ -194,6 +227,8 @@ def _media(
         m = None
     if m is None:
         return None
+    if m.groupdict().get("marker"):
+        _note(seen, m.group("marker").casefold())
     name = strip_invisible(m.group("name")).strip()
     before = m.groupdict().get("before") or ""
     if before:
@@ -226,8 +261,8 @@ def _poll(lines: list[str], edited: bool) -> Body:
     return "poll", text, (), {"poll": {"question": question, "options": options}}, edited
 
 
-def _location(clean: str, caption: str) -> tuple[str, dict[str, Any]] | None:
-    if clean in _LIVE:
+def _location(clean: str, key: str, caption: str) -> tuple[str, dict[str, Any]] | None:
+    if key in _LIVE_KEYS:
         return caption, {"location": {"live": True}}
     if not clean.startswith(PREFIXES):
         return None
@@ -242,8 +277,10 @@ def _location(clean: str, caption: str) -> tuple[str, dict[str, Any]] | None:
 
 def is_plain(first: str, more: list[str] | None) -> bool:
     """The fast path: True when ``read_body`` would certainly return kind 'text' with no
-    edit marker. Only C-level string checks. The first line counts as well as the last:
-    Android writes an attachment's caption on the line after ``x.pdf (file attached)``."""
+    edit marker. C-level string checks, and for a short first line one normalised set
+    look-up (a placeholder in another case or with marks). The first line counts as well
+    as the last: Android writes an attachment's caption on the line after ``x.pdf (file
+    attached)``."""
     last = first if more is None else more[-1]
     return (
         first[:1] not in SPECIAL_FIRST
@@ -253,7 +290,25 @@ def is_plain(first: str, more: list[str] | None) -> bool:
         and first not in EXACT
         and not first.startswith(PREFIXES)
         and not first.endswith(OMIT_ENDINGS)
+        and (len(first) > PLACEHOLDER_MAX or placeholder_key(first) not in MARKER_KEYS)
     )
+
+
+_OMITTED_SHAPE_MAX = 60
+
+
+def placeholder_shaped(text: str) -> bool:
+    """Whether a one-line body (invisible marks removed) has the shape of a WhatsApp
+    placeholder no table knows: Android's whole-body ``<…>`` (no other angle bracket, no
+    link, at most 80 characters), or iOS's "… omitted" (at most five words and 60
+    characters, ending in an omission word of any table)."""
+    if text[:1] == "<" and text[-1:] == ">":
+        inner = text[1:-1]
+        return len(text) <= 80 and "<" not in inner and ">" not in inner and "://" not in inner
+    if len(text) > _OMITTED_SHAPE_MAX or len(text.split()) > 5:
+        return False
+    words = text.rstrip(".").casefold().split()
+    return len(words) >= 2 and words[-1] in OMISSION_WORDS
 
 
 def attachment_index(paths: Mapping[str, int], chat_path: str) -> Resolve:

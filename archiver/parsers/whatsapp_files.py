@@ -4,19 +4,30 @@ iOS zips hold ``_chat.txt`` and take the chat's name from the zip (``WhatsApp Ch
 Team.zip``); Android names the text file after the chat, in the phone's language
 (``WhatsApp Chat with Team.txt``, ``Conversa do WhatsApp com Team.txt``...); anything else
 counts only if it is the one top-level ``.txt`` that starts like a chat. The patterns
-are data in ``whatsapp_locale.TITLE_PATTERNS``.
+are data: the ``titles`` of each language file (``whatsapp_locale.TITLE_PATTERNS``).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 
 from archiver.parsers.base import ExportFile, ExportUnit, read_head, top_level
 from archiver.parsers.whatsapp_locale import DOWNLOAD_SUFFIXES, IOS_CHAT_FILE, TITLE_PATTERNS
 from archiver.parsers.whatsapp_text import sniff_encoding, starts_like_chat
 
-_TITLES = [re.compile(p) for p in TITLE_PATTERNS]
+_TITLES = [(re.compile(p, re.IGNORECASE), lang) for p, lang in TITLE_PATTERNS]
 _DOWNLOAD_SUFFIX = re.compile("(?:" + "|".join(DOWNLOAD_SUFFIXES) + ")$")
+
+
+@dataclass(frozen=True)
+class Title:
+    """A chat's title and what the file name says about the phone's language."""
+
+    title: str
+    language: str | None = None  # the language whose file-name pattern matched
+    pattern: str | None = None  # the file name's stem that matched it
 
 
 def without_download_suffix(stem: str) -> str:
@@ -41,11 +52,19 @@ def _looks_like_chat(f: ExportFile, named: bool) -> bool:
 
 
 def title_from_name(name: str) -> str | None:
-    stem = without_download_suffix(name.rsplit(".", 1)[0] if "." in name else name)
-    for rx in _TITLES:
+    found = _title_match(name)
+    return found.title if found is not None else None
+
+
+def _title_match(name: str) -> Title | None:
+    """The title a file name gives by a language's pattern (NFC, download suffixes
+    stripped), or None."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = without_download_suffix(unicodedata.normalize("NFC", stem))
+    for rx, lang in _TITLES:
         m = rx.fullmatch(stem)
-        if m is not None:
-            return m.group("t").strip()
+        if m is not None and m.group("t").strip():
+            return Title(m.group("t").strip(), lang, stem)
     return None
 
 
@@ -72,12 +91,19 @@ def chat_title(unit: ExportUnit, f: ExportFile) -> str:
     """``WhatsApp Chat - Team.zip!/_chat.txt`` -> "Team"; ``WhatsApp Chat with Ann (1).txt``
     -> "Ann"; otherwise the file (or, for ``_chat.txt``, the export) name without
     extension and download suffix."""
+    return titled(unit, f).title
+
+
+def titled(unit: ExportUnit, f: ExportFile) -> Title:
+    """``chat_title`` with the language the file-name pattern shows."""
     if f.name != IOS_CHAT_FILE:
-        return title_from_name(f.name) or without_download_suffix(f.name.rsplit(".", 1)[0])
+        found = _title_match(f.name)
+        return found or Title(without_download_suffix(f.name.rsplit(".", 1)[0]))
     folder = f.path.rsplit("/", 2)[-2] if "/" in f.path else None
     for name in (unit.name, folder):
-        if name and title_from_name(name):
-            return title_from_name(name) or name
+        found = _title_match(name) if name else None
+        if found is not None:
+            return found
     base = unit.name.rsplit("/", 1)[-1]
     base = base.rsplit(".", 1)[0] if base.lower().endswith((".zip", ".txt")) else base
-    return without_download_suffix(base)
+    return Title(without_download_suffix(base))

@@ -1,20 +1,42 @@
-"""What WhatsApp writes into an "Export chat" file, per language, as data.
+"""What WhatsApp writes into an "Export chat" file, per language, read from data.
 
-Every variant the parser knows is a row in one of these tables; the parser has no
-language-specific branches. Sources are the peer catalogue in
-``shared/formats/whatsapp.md`` (sections a and b). Rows marked ``# unverified`` are the
-same phrase in a further language written by analogy, not seen in a peer fixture:
-they only label events (a wrong guess costs an event label, never a message).
+Each language is one TOML file in ``whatsapp_locales/`` (``de.toml`` ...): chat-title
+patterns, media placeholders, attachment markers, deleted and edited markers, system-event
+templates, 12-hour markers, location prefixes, document words. Every string names its
+public source in the file; a string without one is not added. This module only holds the
+mechanism: it reads and checks the files, turns templates into regexes and merges the
+languages into the tables the parser uses. The parser has no language-specific branches.
+
+Matching is by whole text, NFC-normalised, ignoring case, the invisible marks WhatsApp
+inserts and a final full stop (``placeholder_key``, ``SYSTEM_REGEX``).
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from typing import Any, Final, Literal
+
+from archiver.parsers.whatsapp_locale_io import (
+    SECTIONS,
+    EventRow,
+    Locale,
+    LocaleError,
+    read_locale,
+)
+
+__all__ = ["EventRow", "Locale", "LocaleError", "load_locales"]
 
 # --- characters -------------------------------------------------------------------------
 
 INVISIBLE: Final = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 """Directional marks and BOMs WhatsApp scatters through headers, names and markers."""
+
+MATCH_INVISIBLE: Final = INVISIBLE + "\u200b\u200c\u200d\u2060\u061c"
+"""Removed before a text is compared with a table (never from the text stored)."""
 
 LRM: Final = "\u200e"
 """iOS writes it before system text, attachment markers and placeholders."""
@@ -22,50 +44,13 @@ LRM: Final = "\u200e"
 CLOCK_SPACES: Final = " \u00a0\u202f\u2009"
 """Spaces seen between a time and its AM/PM marker (and inside ``p. m.``)."""
 
-# --- header pieces ----------------------------------------------------------------------
+FINAL_STOPS: Final = ".。!！"
+"""A final full stop comes and goes between app versions: it is ignored when matching."""
 
-AMPM: Final[dict[str, Literal["am", "pm"]]] = {
-    # Latin spellings are matched by one pattern (a/p, optional dots and spaces, m) and
-    # normalised by dropping dots and spaces; these keys are the normalised forms.
-    "am": "am",
-    "pm": "pm",
-    # CJK markers, written after (zh) or before (ko) the time.
-    "上午": "am",
-    "下午": "pm",
-    "午前": "am",
-    "午後": "pm",
-    "오전": "am",
-    "오후": "pm",
-    # German day periods on 12-hour phones (CLDR de).
-    "morgens": "am",
-    "vorm.": "am",
-    "nachts": "am",
-    "mittags": "pm",
-    "nachm.": "pm",
-    "abends": "pm",
-}
-CJK_AMPM: Final = ("上午", "下午", "午前", "午後", "오전", "오후")
-WORD_AMPM: Final = ("morgens", "vorm.", "nachts", "mittags", "nachm.", "abends")
+SECTION_NAMES: Final = SECTIONS
 
-DATE_TIME_WORDS: Final = ("klo", "à")
-"""Words between date and time: Finnish ``13.6.2018 klo 21.25``, French ``12/07/2017 à 22:35``."""
+# --- language-independent pieces -------------------------------------------------------------
 
-# --- file names -------------------------------------------------------------------------
-
-TITLE_PATTERNS: Final = (
-    # (regex over the file name without extension; group "t" is the chat title)
-    r"WhatsApp[ _]Chat[ _]-[ _](?P<t>.+)",  # iOS zip: "WhatsApp Chat - Team.zip"
-    r"WhatsApp[ _]Chat[ _]with[ _](?P<t>.+)",
-    r"WhatsApp[ _]Chat[ _]mit[ _](?P<t>.+)",
-    r"Chat[ _]de[ _]WhatsApp[ _]con[ _](?P<t>.+)",
-    r"Chat[ _]WhatsApp[ _]con[ _](?P<t>.+)",
-    r"Conversa[ _]do[ _]WhatsApp[ _]com[ _](?P<t>.+)",
-    r"Conversa[ _]no[ _]WhatsApp[ _]com[ _](?P<t>.+)",
-    r"Discussion[ _]WhatsApp[ _]avec[ _](?P<t>.+)",
-    r"Чат[ _]WhatsApp[ _]с[ _](?P<t>.+)",
-    r"与(?P<t>.+)的 ?WhatsApp ?聊天",
-    r"與(?P<t>.+)的 ?WhatsApp ?對話",
-)
 IOS_CHAT_FILE: Final = "_chat.txt"
 
 DOWNLOAD_SUFFIXES: Final = (
@@ -80,370 +65,228 @@ DOWNLOAD_SUFFIXES: Final = (
     r"(?<=[^\W\d_])-[1-9]",
 )
 
-# --- message bodies ---------------------------------------------------------------------
-
-MediaType = str
-
-OMITTED: Final[dict[str, MediaType]] = {
-    # Android "without media" exports (angle brackets).
-    "<Media omitted>": "media",
-    "<media omitted>": "media",
-    "<Video message omitted>": "video note",
-    "<Video note omitted>": "video note",
-    "<media weggelaat>": "media",  # af
-    "<تم استبعاد الوسائط>": "media",  # ar
-    "<Medien ausgeschlossen>": "media",  # de
-    "<Medien weggelassen>": "media",
-    "<Videonachricht weggelassen>": "video note",
-    "<multimedia omitido>": "media",  # es
-    "<Archivo omitido>": "file",
-    "<médias omis>": "media",  # fr
-    "<Fichier omis>": "file",
-    "<media omessi>": "media",  # it
-    "<Media omesso>": "media",
-    "<メディアなし>": "media",  # ja
-    "<미디어 파일 제외됨>": "media",  # ko
-    "<media weggelaten>": "media",  # nl
-    "<pominięto multimedia>": "media",  # pl
-    "<Mídia omitida>": "media",  # pt
-    "<ficheiro não revelado>": "file",
-    "<без медиафайлов>": "media",  # ru
-    "<Файл пропущен>": "file",
-    "<medya dahil edilmedi>": "media",  # tr
-    "<忽略多媒體檔>": "media",  # zh
-    "<省略多媒体文件>": "media",
-    "<省略影音内容>": "media",
-    "<已省略多媒體檔案>": "media",
-    # iOS "without media" (no brackets, often after an LRM).
-    "image omitted": "image",
-    "video omitted": "video",
-    "audio omitted": "audio",
-    "sticker omitted": "sticker",
-    "GIF omitted": "gif",
-    "document omitted": "document",
-    "Contact card omitted": "contact",
-    "video note omitted": "video note",
-    "video message omitted": "video note",
-    "Bild weggelassen": "image",
-    "Audio weggelassen": "audio",
-    "Video weggelassen": "video",
-    "Videonachricht weggelassen": "video note",
-    "GIF weggelassen": "gif",
-    "Kontaktkarte weggelassen": "contact",
-    "Sticker weggelassen": "sticker",
-    "Bild ausgelassen": "image",
-    "Audio ausgelassen": "audio",
-    "Video ausgelassen": "video",
-    "Sticker ausgelassen": "sticker",
-    "Videonotiz weggelassen": "video note",
-    "imagen omitida": "image",
-    "video omitido": "video",
-    "sticker omitido": "sticker",
-    "audio omitido": "audio",  # unverified
-    "GIF omitido": "gif",  # unverified
-    "圖片已略去": "image",
-    "影片已略去": "video",
-    "音訊已略去": "audio",
-    "貼圖已忽略": "sticker",
-    "貼圖已略去": "sticker",
-    # Legacy iOS (2014-15).
-    "<image omitted>": "image",
-    "<video omitted>": "video",
-    "<audio omitted>": "audio",
-}
-
-DOCUMENT_OMITTED: Final = (
-    # iOS "<name>.pdf • 3 pages document omitted" / "<name>.pdf document omitted".
-    r"(?P<title>.+?)(?:\s*•\s*(?P<pages>\d+)\s+(?:pages?|Seiten?))?"
-    r"\s+(?:document omitted|Dokument weggelassen|Dokument ausgelassen)"
-)
-
-ATTACHED_SUFFIXES: Final = (
-    # Android "with media": "IMG-20210428-WA0001.jpg (file attached)".
-    "(file attached)",
-    "(Datei angehängt)",
-    "(arquivo anexado)",
-    "(archivo adjunto)",  # unverified
-    "(fichier joint)",  # unverified
-    "(file allegato)",  # unverified
-)
-
-ATTACHED_TAGS: Final = (
-    # iOS "with media": "<attached: 00000001-PHOTO-....jpg>".
-    "attached",
-    "Anhang",
-    "adjunto",
-    "已附加",
-    "附件",
-)
 ATTACHED_OLD_TAG: Final = "<attached>"
 """About 2015-2017 iOS: ``2015-08-04-PHOTO-00004762.jpg <attached>`` (LRM after ``<``)."""
 
-DOCUMENT_TITLE: Final = r"(?P<title>.+?)\s*•\s*(?P<pages>\d+)\s+(?:pages?|Seiten?|páginas?)"
-"""The text iOS puts before a document attachment: ``Offer.pdf • 14 pages``."""
-
-DELETED: Final = (
-    "This message was deleted",
-    "You deleted this message",
-    "Message deleted",
-    "Diese Nachricht wurde gelöscht",
-    "Du hast diese Nachricht gelöscht",
-    "Este mensaje fue eliminado",
-    "Eliminaste este mensaje",  # unverified
-    "Se eliminó este mensaje",  # unverified
-    "Esta mensagem foi apagada",  # unverified
-    "Você apagou esta mensagem",  # unverified
-    "Ce message a été supprimé",  # unverified
-    "Vous avez supprimé ce message",  # unverified
-    "这条消息已删除",
-    "此訊息已刪除",
-    "你已刪除此訊息",
-)
-"""Deleted-message placeholders; each also matches with a final full stop."""
-
-EDITED: Final = (
-    "<This message was edited>",
-    "<Diese Nachricht wurde bearbeitet>",
-    "<Se editó este mensaje.>",
-    "<Mensagem editada>",  # unverified
-    "<Ce message a été modifié>",  # unverified
-)
-
-POLL_MARKERS: Final = ("POLL:",)
-POLL_OPTION: Final = r"OPTION:\s*(?P<text>.*?)\s*\((?P<votes>\d+)\s+votes?\)"
-
-LOCATION_PREFIXES: Final = ("location: ", "Location: ", "Standort: ", "Ubicación: ")
-LIVE_LOCATION: Final = (
-    "live location shared",
-    "Live location shared",
-    "Live-Standort wird geteilt.",
-    "Live-Standort wird geteilt",
-)
 MAPS_QUERY: Final = r"[?&]q=(?P<lat>-?\d{1,3}(?:\.\d+)?),\s*(?P<lon>-?\d{1,3}(?:\.\d+)?)"
 
-# --- system events ----------------------------------------------------------------------
-#
-# Each row: (event, kind, group, strong, regex). The regex must match the whole text
-# (after invisible marks are stripped). ``A`` stands for an actor (a name or "You").
-#   group:  the event only happens in groups (evidence for Chat.type).
-#   strong: boilerplate no person types; such text in an author slot is a system event
-#           in any export style. Weak rows count only with iOS evidence (an LRM before
-#           the text, or the author repeated as the actor: "~ AK: ~ AK created this group").
+_DROP_MATCH_INVISIBLE = str.maketrans("", "", MATCH_INVISIBLE)
 
-A = r".{1,120}?"
-Q = "[\"“”„«»'‘’]"
 
-SystemRow = tuple[str, Literal["system", "call"], bool, bool, str]
+def placeholder_key(text: str) -> str:
+    """The form a whole-body marker is compared in: invisible marks removed, NFC, runs
+    of white space as one space, no final full stop, case folded."""
+    text = text.translate(_DROP_MATCH_INVISIBLE)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split()).rstrip(FINAL_STOPS).rstrip().casefold()
 
-SYSTEM_EVENTS: Final[tuple[SystemRow, ...]] = (
-    # English
-    ("encryption", "system", False, True, r"Messages and calls are end-to-end encrypted\..*"),
-    ("encryption", "system", True, True,
-     r"Messages (?:you send )?to this group are now secured with end-to-end encryption\..*"),
-    ("encryption", "system", False, True,
-     r"Messages (?:you send )?to this chat(?: and calls)? are now secured with end-to-end "
-     r"encryption\..*"),
-    ("encryption", "system", False, True,
-     r"Messages you send to yourself are end-to-end encrypted\..*"),
-    ("group_created", "system", True, True, rf"{A} created (?:group {Q}.*{Q}|this group)"),
-    ("member_joined", "system", True, True, rf"{A} joined using this group's invite link"),
-    ("member_added", "system", True, False, rf"{A} added {A}"),
-    ("member_added", "system", True, False, r"(?:You were|.{1,200} were) added"),
-    ("member_removed", "system", True, False, rf"{A} removed {A}"),
-    ("member_left", "system", True, False, rf"{A} left(?: the group)?"),
-    ("subject_changed", "system", True, True,
-     rf"{A} changed (?:the group name|the subject|this group's name)\b.*"),
-    ("icon_changed", "system", True, True,
-     rf"{A} (?:changed|deleted|removed) (?:this group's|the group) icon"),
-    ("description_changed", "system", True, True,
-     rf"{A} (?:changed|deleted) the group description\.?"),
-    ("settings_changed", "system", True, True,
-     rf"{A} changed (?:this group|the group)(?:'s settings)?\b.*"),
-    ("admin_changed", "system", True, True, r"You're (?:now|no longer) an admin"),
-    ("admin_approval", "system", True, True,
-     rf"{A} turned (?:on|off) admin approval to join this group.*"),
-    ("security_code_changed", "system", False, True,
-     r"Your security code with .{1,120} changed\..*"),
-    ("number_changed", "system", False, True,
-     rf"{A} changed their phone number to a new number\..*"),
-    ("number_changed", "system", False, True,
-     r"\+?[\d ()\-‑]{4,30} changed to \+?[\d ()\-‑]{4,30}\.?"),
-    ("disappearing_messages", "system", False, True,
-     rf"{A} turned (?:on|off) disappearing messages\..*"),
-    ("disappearing_messages", "system", False, True, rf"{A} updated the message timer\..*"),
-    ("blocked", "system", False, True, r"You (?:blocked|unblocked) this contact\..*"),
-    ("privacy_changed", "system", False, True, rf"{A} turned (?:on|off) advanced chat privacy\..*"),
-    ("contact", "system", False, False, rf"{A} is a contact"),
-    ("meta_ai", "system", False, True, r"Meta AI is an optional service from Meta.*"),
-    ("meta_ai", "system", False, True,
-     r"Only messages that mention .{0,20}AI .*can be read by Meta\..*"),
-    ("missed_call", "call", False, True,
-     r"Missed (?:group )?(?:voice|video) call(?:\. Tap to call back)?\.?"),
-    ("call", "call", False, True,
-     r"(?:Group )?(?:[Vv]oice|[Vv]ideo) call(?:\.\s(?:\d{1,4}\s?(?:sec|min|hr|hrs)|No "
-     r"answer|Declined)\.?)?"),
-    ("call", "call", True, True, rf"{A} started a (?:video )?call"),
-    # German
-    ("encryption", "system", False, True,
-     r"Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt\..*"),
-    ("encryption", "system", True, True,  # unverified
-     r"Nachrichten an diese Gruppe sind jetzt mit Ende-zu-Ende-Verschlüsselung geschützt\..*"),
-    ("group_created", "system", True, True,
-     rf"(?:Du hast|{A} hat) (?:die Gruppe {Q}?.*{Q}?|diese Gruppe) erstellt\.?"),
-    ("member_added", "system", True, False, rf"(?:Du hast|{A} hat) {A} hinzugefügt\.?"),
-    ("member_added", "system", True, False, rf"{A} (?:wurden|wurdest) hinzugefügt\.?"),
-    ("member_removed", "system", True, False, rf"(?:Du hast|{A} hat) {A} entfernt\.?"),
-    ("member_left", "system", True, True, rf"(?:Du hast|{A} hat) die Gruppe verlassen\.?"),
-    ("member_joined", "system", True, True,  # unverified
-     rf"{A} (?:ist|bist) .*Einladungslink.* beigetreten\.?"),
-    ("subject_changed", "system", True, True,
-     rf"(?:Du hast|{A} hat) den Gruppennamen .*geändert\.?"),
-    ("icon_changed", "system", True, True,
-     rf"(?:Du hast|{A} hat) das Gruppenbild (?:geändert|gelöscht)\.?"),
-    ("description_changed", "system", True, True,
-     rf"(?:Du hast|{A} hat) die Gruppenbeschreibung (?:geändert|gelöscht)\.?"),
-    ("admin_changed", "system", True, True, r"Du bist (?:jetzt ein\*e|kein\*e) Admin(?: mehr)?\.?"),
-    ("admin_approval", "system", True, True,
-     rf"{A} ha(?:t|st) die (?:Admin-)?Genehmigung.*aktiviert.*"),
-    ("security_code_changed", "system", False, True,
-     r"Dein Sicherheitscode für .{1,120} hat sich geändert\..*"),
-    ("number_changed", "system", False, True, rf"{A} hat eine neue Telefonnummer\..*"),
-    ("number_changed", "system", False, True,
-     r"\+?[\d ()\-‑]{4,30} hat zu \+?[\d ()\-‑]{4,30} gewechselt\.?"),
-    ("disappearing_messages", "system", False, True,
-     rf"{A} ha(?:t|st) selbstlöschende Nachrichten (?:aktiviert|deaktiviert)\..*"),
-    ("disappearing_messages", "system", False, True,
-     rf"{A} ha(?:t|st) die Nachrichtendauer aktualisiert\..*"),
-    ("blocked", "system", False, True, r"Du hast diesen Kontakt (?:blockiert|freigegeben)\..*"),
-    ("privacy_changed", "system", False, True,
-     rf"{A} hat den erweiterten Chat-Datenschutz (?:ein|aus)geschaltet\.?"),
-    ("contact", "system", False, False, rf"{A} ist ein Kontakt\.?"),
-    ("missed_call", "call", False, True,
-     r"Verpasster (?:Gruppen)?(?:Sprach|Video)anruf(?:\. Zum Zurückrufen tippen)?\.?"),
-    ("call", "call", False, True,
-     r"(?:Gruppen)?(?:Sprach|Video)anruf(?:\.\s(?:\d{1,4}\s?(?:Sek|Min|Std)\.?|Keine "
-     r"Antwort|Abgelehnt)\.?)?"),
-    ("call", "call", True, True, rf"{A} hat einen (?:Video)?[Aa]nruf gestartet\.?"),
-    # Portuguese
-    ("encryption", "system", False, True,
-     r"As mensagens e (?:as )?chamadas são protegidas com (?:a )?criptografia de ponta a ponta.*"),
-    ("group_created", "system", True, True,  # unverified
-     rf"{A} criou (?:o grupo {Q}.*{Q}|este grupo)"),
-    ("member_added", "system", True, False, rf"{A} adicionou {A}"),  # unverified
-    ("member_removed", "system", True, False, rf"{A} removeu {A}"),  # unverified
-    ("member_left", "system", True, False, rf"{A} saiu\.?"),  # unverified
-    ("member_joined", "system", True, True,  # unverified
-     rf"{A} entrou usando o link de convite deste grupo"),
-    ("subject_changed", "system", True, True,  # unverified
-     rf"{A} (?:mudou|alterou) o nome (?:do|deste) grupo.*"),
-    ("icon_changed", "system", True, True,  # unverified
-     rf"{A} (?:mudou|alterou|apagou) a imagem (?:do|deste) grupo"),
-    ("security_code_changed", "system", False, True,  # unverified
-     r"Seu código de segurança com .{1,120} mudou\..*"),
-    # Spanish
-    ("encryption", "system", False, True,
-     r"Los mensajes y las llamadas están cifrados de extremo a extremo\..*"),
-    ("encryption", "system", False, True,
-     r"Los mensajes y llamadas en este chat ahora están protegidos con cifrado de extremo a "
-     r"extremo\..*"),
-    ("group_created", "system", True, True,  # unverified
-     rf"{A} creó (?:el grupo {Q}.*{Q}|este grupo)"),
-    ("member_added", "system", True, False, rf"{A} añadió a {A}"),  # unverified
-    ("member_removed", "system", True, False, rf"{A} eliminó a {A}"),  # unverified
-    ("member_left", "system", True, False, rf"{A} salió del grupo\.?"),  # unverified
-    ("member_joined", "system", True, True,  # unverified
-     rf"{A} se unió (?:al grupo )?usando el enlace de invitación.*"),
-    ("subject_changed", "system", True, True,  # unverified
-     rf"{A} cambió (?:el asunto|el nombre del grupo).*"),
-    ("icon_changed", "system", True, True,  # unverified
-     rf"{A} cambió (?:el ícono|la imagen) de este grupo"),
-    ("security_code_changed", "system", False, True,  # unverified
-     r"Tu código de seguridad con .{1,120} cambió\..*"),
-    # French
-    ("encryption", "system", False, True,
-     r"Les messages envoyés dans cette discussion et les appels sont désormais protégés avec le "
-     r"chiffrement de bout en bout\..*"),
-    ("encryption", "system", False, True,  # unverified
-     r"Les messages et les appels sont chiffrés de bout en bout\..*"),
-    ("group_created", "system", True, True,  # unverified
-     rf"{A} (?:a|avez) créé (?:le groupe {Q}.*{Q}|ce groupe)"),
-    ("member_added", "system", True, False, rf"{A} (?:a|avez) ajouté {A}"),  # unverified
-    ("member_removed", "system", True, False, rf"{A} (?:a|avez) retiré {A}"),  # unverified
-    ("member_left", "system", True, False, rf"{A} est parti(?:e)?\.?"),  # unverified
-    ("subject_changed", "system", True, True,  # unverified
-     rf"{A} (?:a|avez) (?:modifié|changé) le (?:nom|sujet) du groupe.*"),
-    ("security_code_changed", "system", False, True,  # unverified
-     r"Votre code de sécurité avec .{1,120} a changé\..*"),
-    # Chinese (zh-CN, zh-TW)
-    ("encryption", "system", False, True,
-     r"(?:消息和通话已进行端到端加密|你发送给自己的消息已进行端到端加密"
-     r"|訊息與通話已受端對端加密保護).*"),
-    ("group_created", "system", True, True, r".{0,120}(?:创建了此群组|建立了此群組).*"),
-    ("member_joined", "system", True, False, r".{0,120}(?:加入群组|加入了群組).*"),
-    ("member_added", "system", True, False, r".{0,120}(?:添加了|已新增).*"),
-    ("member_left", "system", True, False, r".{0,120}(?:退出了群组|已離開群組).*"),
-    ("member_removed", "system", True, False, r".{0,120}(?:移除了|已移除).*"),
-    ("subject_changed", "system", True, True,
-     r".{0,120}(?:更改了本群组|已变更本群组|已變更本群組|已将此群组的设置更改为).*"),
-    ("disappearing_messages", "system", False, True, r".{0,120}(?:限时消息功能|限時訊息).*"),
-)  # fmt: skip
 
-STRONG_STARTS: Final = (
-    # Cheap prefilter: a text in an author slot starting like this is checked against the
-    # strong SYSTEM_EVENTS rows even without other evidence (whatsapp.md a.1 #5, #5d).
-    "Messages and calls are end-to-end",
-    "Messages to this group",
-    "Messages you send",
-    "Your security code",
-    "You created",
-    "You joined using",
-    "You changed",
-    "You deleted this group",
-    "You're now an admin",
-    "You're no longer an admin",
-    "You blocked this contact",
-    "You unblocked this contact",
-    "You turned",
-    "You updated the message timer",
-    "Missed voice call",
-    "Missed video call",
-    "Missed group",
-    "Voice call",
-    "Video call",
-    "Meta AI is",
-    "Only messages that mention",
-    "Nachrichten und Anrufe sind",
-    "Nachrichten an diese Gruppe",
-    "Dein Sicherheitscode",
-    "Du hast die Gruppe",
-    "Du hast diese Gruppe",
-    "Du hast den Gruppennamen",
-    "Du hast das Gruppenbild",
-    "Du hast die Gruppenbeschreibung",
-    "Du hast diesen Kontakt",
-    "Du hast selbstlöschende",
-    "Du hast die Nachrichtendauer",
-    "Du bist jetzt",
-    "Du bist kein",
-    "Verpasster",
-    "Sprachanruf",
-    "Videoanruf",
-    "As mensagens e",
-    "Seu código de segurança",
-    "Los mensajes y",
-    "Tu código de seguridad",
-    "Les messages envoyés",
-    "Les messages et les appels",
-    "Votre code de sécurité",
-    "消息和通话",
-    "你发送给自己",
-    "訊息與通話",
+def match_form(text: str) -> str:
+    """A text as system templates see it: invisible marks removed, NFC, trimmed."""
+    text = text.translate(_DROP_MATCH_INVISIBLE)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text.strip()
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_locales(files: Iterable[tuple[str, bytes]] | None = None) -> tuple[Locale, ...]:
+    """Every language file, checked (``LocaleError`` names the file and the entry), English
+    first and then by code. ``files``: (name, bytes) pairs instead of the packaged ones."""
+    if files is None:
+        folder = resources.files("archiver.parsers").joinpath("whatsapp_locales")
+        files = [
+            (entry.name, entry.read_bytes())
+            for entry in folder.iterdir()
+            if entry.name.endswith(".toml")
+        ]
+    locales = []
+    for name, data in files:
+        try:
+            raw = tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise LocaleError(f"{name}: not a TOML file ({exc})") from None
+        locales.append(read_locale(name, raw))
+    codes = [loc.code for loc in locales]
+    if len(set(codes)) != len(codes):
+        raise LocaleError(f"two language files with one code: {sorted(codes)}")
+    return tuple(sorted(locales, key=lambda loc: (loc.code != "en", loc.code)))
+
+
+LOCALES: Final = load_locales()
+BY_CODE: Final[Mapping[str, Locale]] = {loc.code: loc for loc in LOCALES}
+
+# --- the merged tables ------------------------------------------------------------------------
+
+
+def _first_wins(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def _languages(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for key, code in pairs:
+        out.setdefault(key, set()).add(code)
+    return {key: frozenset(codes) for key, codes in out.items()}
+
+
+MediaType = str
+
+OMITTED: Final[dict[str, MediaType]] = _first_wins(
+    (p.text, p.value) for loc in LOCALES for p in loc.media
+)
+"""Media placeholders as written in the tables -> what was left out."""
+
+DELETED: Final = tuple(dict.fromkeys(p.text for loc in LOCALES for p in loc.deleted))
+EDITED: Final = tuple(dict.fromkeys(p.text for loc in LOCALES for p in loc.edited))
+
+PLACEHOLDER_LANGUAGES: Final = _languages(
+    (placeholder_key(p.text), loc.code)
+    for loc in LOCALES
+    for p in (*loc.media, *loc.deleted, *loc.edited)
+)
+"""Placeholder key -> the languages whose tables have it (language evidence)."""
+
+ATTACHED_SUFFIXES: Final = tuple(
+    dict.fromkeys(p.text for loc in LOCALES for p in loc.attached if p.value == "suffix")
+)
+"""Android "with media": ``IMG-20210428-WA0001.jpg (file attached)``."""
+ATTACHED_TAGS: Final = tuple(
+    dict.fromkeys(p.text for loc in LOCALES for p in loc.attached if p.value == "tag")
+)
+"""iOS "with media": ``<attached: 00000001-PHOTO-....jpg>``."""
+ATTACHED_LANGUAGES: Final = _languages(
+    (p.text.casefold(), loc.code) for loc in LOCALES for p in loc.attached
 )
 
-ACTOR_HINT: Final = (
-    # Words that never end a display name but do appear in a system line that contains
-    # ": " (``Alice changed this group: description``); a candidate author containing one
-    # of these is checked against SYSTEM_EVENTS as a whole line.
-    r"\b(?:changed|created|added|removed|joined|deleted|updated|turned|hat|hast|criou|"
-    r"adicionou|mudou|alterou|creó|cambió|añadió|a créé|a modifié)\b"
+LOCATION_PREFIXES: Final = tuple(
+    dict.fromkeys(p.text for loc in LOCALES for p in loc.location if p.value == "prefix")
 )
+LIVE_LOCATION: Final = tuple(
+    dict.fromkeys(p.text for loc in LOCALES for p in loc.location if p.value == "live")
+)
+
+PAGES_WORDS: Final = tuple(dict.fromkeys(w for loc in LOCALES for w in loc.pages))
+DOCUMENT_OMITTED_WORDS: Final = tuple(
+    dict.fromkeys(w for loc in LOCALES for w in loc.document_omitted)
+)
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+_PAGES = _alternatives(PAGES_WORDS)
+DOCUMENT_OMITTED: Final = (
+    # iOS "<name>.pdf • 3 pages document omitted" / "<name>.pdf document omitted".
+    rf"(?P<title>.+?)(?:\s*•\s*(?P<pages>\d+)\s+(?:{_PAGES}))?"
+    rf"\s+(?:{_alternatives(DOCUMENT_OMITTED_WORDS)})"
+)
+DOCUMENT_TITLE: Final = rf"(?P<title>.+?)\s*•\s*(?P<pages>\d+)\s+(?:{_PAGES})"
+"""The text iOS puts before a document attachment: ``Offer.pdf • 14 pages``."""
+
+POLL_MARKERS: Final = tuple(dict.fromkeys(p.marker for loc in LOCALES for p in loc.polls))
+_POLL_WORDS = _alternatives(w for loc in LOCALES for p in loc.polls for w in p.votes)
+POLL_OPTION: Final = (
+    rf"(?:{_alternatives(p.option for loc in LOCALES for p in loc.polls)})\s*(?P<text>.*?)\s*"
+    rf"\((?P<votes>\d+)\s+(?:{_POLL_WORDS})\)"
+)
+
+# --- header pieces ----------------------------------------------------------------------
+
+_LATIN_MARKER = re.compile(rf"[AaPp]\.?[{CLOCK_SPACES}]?[Mm]\.?")
+AMPM: Final[dict[str, Literal["am", "pm"]]] = {
+    # Latin spellings are matched by one pattern (a/p, optional dots and spaces, m) and
+    # normalised by dropping dots and spaces; these keys are the normalised forms.
+    "am": "am",
+    "pm": "pm",
+    **{
+        marker: half
+        for loc in LOCALES
+        for marker, half in loc.twelve_hour
+        if not _LATIN_MARKER.fullmatch(marker)
+    },
+}
+CJK_AMPM: Final = tuple(
+    dict.fromkeys(
+        m
+        for loc in LOCALES
+        if loc.marker_before_time
+        for m, _ in loc.twelve_hour
+        if m in AMPM and not _LATIN_MARKER.fullmatch(m)
+    )
+)
+"""Markers that may stand before the time as well as after it (Korean writes them first)."""
+WORD_AMPM: Final = tuple(
+    dict.fromkeys(
+        m
+        for loc in LOCALES
+        if not loc.marker_before_time
+        for m, _ in loc.twelve_hour
+        if not _LATIN_MARKER.fullmatch(m)
+    )
+)
+"""Other non-Latin markers, after the time only (German day periods, Arabic, Persian)."""
+
+DATE_TIME_WORDS: Final = tuple(dict.fromkeys(w for loc in LOCALES for w in loc.date_time_words))
+"""Words between date and time: Finnish ``13.6.2018 klo 21.25``, French ``12/07/2017 à 22:35``."""
+
+# --- file names -------------------------------------------------------------------------------
+
+TITLE_PATTERNS: Final = tuple(
+    (t.regex, loc.code if t.evidence else None) for loc in LOCALES for t in loc.titles
+)
+"""(regex over a file name without extension whose group "t" is the chat title, the
+language it shows or None)."""
+
+# --- system events ------------------------------------------------------------------------
+
+SYSTEM_EVENTS: Final[tuple[EventRow, ...]] = tuple(row for loc in LOCALES for row in loc.events)
+"""Every event row of every language, English first; the first row that matches wins."""
+SYSTEM_REGEX: Final = "|".join(f"(?P<r{i}>{row.regex})" for i, row in enumerate(SYSTEM_EVENTS))
+
+STRONG_STARTS: Final = tuple(
+    dict.fromkeys(start for row in SYSTEM_EVENTS if row.strong for start in row.literal_starts)
+)
+"""How strong (boilerplate) event texts begin: a text in an author slot starting like
+this is checked against the event table even without other evidence."""
+
+_HINTS = sorted({w for row in SYSTEM_EVENTS for w in row.actor_words if len(w) >= 3})
+ACTOR_HINT: Final = r"(?<!\w)(?:" + "|".join(map(re.escape, _HINTS)) + r")(?!\w)"
+"""Words that follow the actor in an event template (``changed``, ``hat`` ...): a
+candidate author containing one is checked against the table as a whole line (an event
+such as ``Alice changed this group: description`` contains ": ")."""
+
+
+def coverage(code: str) -> tuple[str, ...]:
+    """The parts of WhatsApp's texts a language's table has."""
+    loc = BY_CODE.get(code)
+    return loc.coverage if loc is not None else ()
+
+
+def script_languages() -> dict[str, frozenset[str]]:
+    """Unicode script (first word of a character's name: LATIN, CYRILLIC, THAI ...) ->
+    the languages whose placeholders are written in it."""
+    out: dict[str, set[str]] = {}
+    for loc in LOCALES:
+        for p in loc.media:
+            script = text_script(p.text)
+            if script:
+                out.setdefault(script, set()).add(loc.code)
+    return {script: frozenset(codes) for script, codes in out.items()}
+
+
+def text_script(text: str) -> str | None:
+    """The script most letters of ``text`` are written in, or None without letters."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            script = unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=lambda s: counts[s]) if counts else None

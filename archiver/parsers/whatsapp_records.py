@@ -9,6 +9,7 @@ this group``); those are recognised by the system-phrase table, see ``_slot_even
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from archiver.parsers.limits import CACHE_ENTRIES
 from archiver.parsers.whatsapp_body import (
     EXACT,
     INVISIBLE_SET,
+    OMIT_ENDINGS,
     PREFIXES,
     SINGLE_LINE_EXACT,
     SPECIAL_FIRST,
@@ -28,24 +30,45 @@ from archiver.parsers.whatsapp_body import (
     clean_name,
     is_plain,
     match_system,
+    placeholder_shaped,
     read_body,
     split_tight,
     strip_invisible,
 )
-from archiver.parsers.whatsapp_locale import INVISIBLE, LRM, STRONG_STARTS
+from archiver.parsers.whatsapp_locale import DELETED, INVISIBLE, LRM, OMITTED, STRONG_STARTS
 
 _STRONG3 = frozenset(s[:3] for s in STRONG_STARTS)
 _UNKNOWN_EVENT = SystemEvent("", "system", True, False)  # under the group's own name
 _NO_MATCH: tuple[str, ...] = ()  # str.startswith(()) is always False
 _TAILS = (">", ")")  # attachment and edit markers end a body like this
-_SPECIAL_ENDS = (*_TAILS, "omitted", "lassen")  # ... and "x.pdf document omitted" (en, de)
-_SPECIAL_STARTS: dict[str, tuple[str, ...]] = {}
-for _start in (*STRONG_STARTS, *EXACT, *PREFIXES):
-    _SPECIAL_STARTS[_start[:3]] = (*_SPECIAL_STARTS.get(_start[:3], ()), _start)
-SPECIAL_STARTS: Final = _SPECIAL_STARTS
+_SPECIAL_ENDS = (*_TAILS, *OMIT_ENDINGS)  # ... and "x.pdf document omitted"
+UI_SAMPLES = 50  # texts WhatsApp wrote that no table knows, kept to guess their script
+
+
+def case_variants(text: str) -> set[str]:
+    """A table string as it may be written in another case (lower, upper, first letter
+    capital, title case, the first letter's case swapped), each also in NFD."""
+    forms = {text.lower(), text.upper(), text.capitalize(), text.title()}
+    forms.add(text[:1].swapcase() + text[1:])
+    return forms | {unicodedata.normalize("NFD", f) for f in forms}
+
+
+def _special_starts() -> dict[str, tuple[str, ...]]:
+    starts: dict[str, tuple[str, ...]] = {}
+    for start in (*STRONG_STARTS, *EXACT, *PREFIXES):
+        starts[start[:3]] = (*starts.get(start[:3], ()), start)
+    for text in (*OMITTED, *DELETED):
+        for variant in sorted(case_variants(text) - {text}):
+            if variant not in starts.get(variant[:3], ()):
+                starts[variant[:3]] = (*starts.get(variant[:3], ()), variant)
+    return starts
+
+
+SPECIAL_STARTS: Final = _special_starts()
 """Every start of a text that is not plain (placeholders, locations, polls, system
 phrases), keyed by its first three characters: a cheap dict miss for almost every
-message, a ``startswith`` for the few that share three characters with one."""
+message, a ``startswith`` for the few that share three characters with one. A start of a
+placeholder in another case leads to the slow path, which compares normalised forms."""
 
 
 def make_message(
@@ -96,6 +119,12 @@ class RecordBuilder:
             ("text", "media", "system", "deleted", "poll", "location", "contact", "call"), 0
         )
         self._who: dict[str, _Who] = {}
+        # language evidence: table strings recognised (as written or as keys), events
+        self.seen: dict[str, int] = {}
+        self.event_languages: dict[str, int] = {}
+        self.encryption_languages: dict[str, int] = {}
+        self.ui_samples: list[str] = []  # WhatsApp's own texts no table knows
+        self.first_unrecognised: int | None = None
 
     def _new_who(self, raw: str) -> _Who:
         name, tilde = clean_name(raw)
@@ -112,7 +141,7 @@ class RecordBuilder:
         A closure, because it runs once per message: the plain-text fast path (about 90%
         of messages) reads only local names; everything else goes to ``_build``."""
         key, who_of, kinds, slow = self.key, self._who.get, self.kinds, self._build
-        trim, impossible = self._trim, self._impossible
+        trim, impossible, seen = self._trim, self._impossible, self.seen
         specials, exact, special_first = SPECIAL_STARTS, SINGLE_LINE_EXACT, SPECIAL_FIRST
         new, ios = Message, self.ios_like
 
@@ -138,6 +167,7 @@ class RecordBuilder:
                     if known is not None:
                         kind, attachments, extra = known
                         kinds[kind] += 1
+                        seen[body] = seen.get(body, 0) + 1
                         if who.extra or extra:
                             extra = {**(who.extra or {}), **(extra or {})}
                         return new(key, kind, who.sender, dt, ts, "", lineno, None, False, None,
@@ -191,9 +221,11 @@ class RecordBuilder:
             return make_message(
                 self.key, "text", who.sender, dt, ts, text, lineno, False, (), who.extra
             )
-        kind, text, attachments, extra, edited = read_body(body, more, self.resolve)
+        kind, text, attachments, extra, edited = read_body(body, more, self.resolve, self.seen)
         if kind != "text":
             self.kinds[kind] += 1
+        elif more is None and placeholder_shaped(_plain(text)):
+            self._unrecognised(_plain(text), lineno)
         if any(a.path is not None for a in attachments):
             self.counts["media_attached"] += 1
         if who.extra:
@@ -234,7 +266,14 @@ class RecordBuilder:
         kind: Kind = "system" if event is None else event.kind
         sender = slot.sender if slot is not None and kind == "call" else None
         extra: dict[str, Any] = {}
+        if event is None or not event.event:
+            self._sample(text)
         if event is not None:
+            if event.lang:
+                self.event_languages[event.lang] = self.event_languages.get(event.lang, 0) + 1
+                if event.event == "encryption":
+                    langs = self.encryption_languages
+                    langs[event.lang] = langs.get(event.lang, 0) + 1
             if event.event:
                 extra["event"] = event.event
             if event.group:
@@ -245,6 +284,17 @@ class RecordBuilder:
         if more is not None:
             text = "\n".join([text, *more])
         return make_message(self.key, kind, sender, dt, ts, text, lineno, False, (), extra or None)
+
+    def _unrecognised(self, text: str, lineno: int) -> None:
+        counts = self.counts
+        counts["unrecognised_placeholders"] = counts.get("unrecognised_placeholders", 0) + 1
+        if self.first_unrecognised is None:
+            self.first_unrecognised = lineno
+        self._sample(text)
+
+    def _sample(self, text: str) -> None:
+        if len(self.ui_samples) < UI_SAMPLES:
+            self.ui_samples.append(text[:200])
 
     def _impossible(self, line: str, more: list[str] | None, ts: str, lineno: int) -> Unparsed:
         lines = [line] if more is None else [line, *more]

@@ -191,6 +191,23 @@ def test_parse_facts(parse_text: Parse) -> None:
         "undecodable_bytes": 0,
         "dst_gap_shifted": 0,
         "dst_second_occurrence": 0,
+        "unrecognised_placeholders": 0,
+        "language": "en",
+        "language_name": "English",
+        "language_evidence": "the file name ('WhatsApp Chat with Test'), 1 system event(s)",
+        "language_votes": {"en": 4},
+        "language_coverage": [
+            "titles",
+            "media",
+            "attached",
+            "deleted",
+            "edited",
+            "events",
+            "twelve_hour",
+            "location",
+            "document",
+            "poll",
+        ],
     }
     json.dumps(got)  # JSON-serialisable
 

@@ -109,7 +109,7 @@ def test_every_system_row_compiles_and_matches_its_own_example() -> None:
         got = match_system(text)
         assert got is not None and got.event == event, text
     for row in SYSTEM_EVENTS:
-        re.compile(row[4])
+        re.compile(row.regex)
 
 
 def test_strong_starts_only_lead_to_strong_rows() -> None:
