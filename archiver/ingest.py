@@ -98,6 +98,11 @@ class SourceReport(WriteCounts):
     tz: str | None = None
     date_order: str | None = None
     date_order_evidence: str | None = None
+    # WhatsApp: the phone's language as the export shows it (None: not in the tables)
+    language: str | None = None
+    language_name: str | None = None
+    language_evidence: str | None = None
+    unrecognised_placeholders: int = 0
     notices: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # the notices, naming the export once
     chats_decided: list[dict[str, Any]] = field(default_factory=list)
@@ -693,6 +698,10 @@ def _fill_report(
     source.chats_decided = [d.as_dict() for d in writer.chat_decisions]
     source.date_order = facts.get("date_order")
     source.date_order_evidence = facts.get("date_order_evidence")
+    source.language = facts.get("language")
+    source.language_name = facts.get("language_name")
+    source.language_evidence = facts.get("language_evidence")
+    source.unrecognised_placeholders = int(facts.get("unrecognised_placeholders") or 0)
     where = Path(source.origin)
     source.notices = notices
     source.warnings = [located(n["message"], source.path, where) for n in notices]

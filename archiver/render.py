@@ -463,6 +463,8 @@ def ingest_report(report: dict[str, Any]) -> None:
         name = s["path"] or s["name"]
         if s["date_order_evidence"]:
             line(f"{name}: date order {s['date_order']} — {s['date_order_evidence']}")
+        if s.get("language_evidence"):
+            line(_language_line(name, s))
         if s["new_versions"]:
             line(
                 f"{name}: {s['new_versions']} message(s) changed since an earlier "
@@ -489,6 +491,18 @@ def ingest_report(report: dict[str, Any]) -> None:
         f"{len(report['sources'])} export(s): {t['new']} new message(s), {t['existing']} already "
         f"archived, {t['previously_purged']} previously purged, {report['failed']} failed{unread}"
     )
+
+
+def _language_line(name: str, s: dict[str, Any]) -> str:
+    """``x.txt: language German (de) — the file name …; 2 unrecognised placeholder(s)``."""
+    said = (
+        f"language {s['language_name']} ({s['language']})"
+        if s["language"]
+        else "language not in the tables"
+    )
+    unknown = s.get("unrecognised_placeholders") or 0
+    more = f"; {unknown} unrecognised placeholder(s)" if unknown else ""
+    return f"{name}: {said} — {s['language_evidence']}{more}"
 
 
 _DECIDED = {
@@ -603,6 +617,22 @@ def sources(rows: list[dict[str, Any]]) -> None:
 
 
 _OPTION_NAMES = {"tz": "time zone", "date_order": "date order", "custodian": "custodian"}
+
+
+def reparse_reports(reports: list[dict[str, Any]]) -> None:
+    """``sources reparse --all-unrecognised``: each source's report in turn."""
+    if not reports:
+        line("No source holds unrecognised placeholders: nothing to reparse")
+        return
+    for i, report in enumerate(reports):
+        if i:
+            line("")
+        if "refused" in report:
+            warning(f"source {report['source_id']}: not reparsed: {report['refused']}")
+        else:
+            reparse_report(report)
+    done = sum(1 for r in reports if "refused" not in r)
+    line(f"{done} of {len(reports)} source(s) with unrecognised placeholders reparsed")
 
 
 def reparse_report(report: dict[str, Any]) -> None:

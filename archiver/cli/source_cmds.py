@@ -47,7 +47,13 @@ def sources_list(
 
 
 @sources.command("reparse")
-@click.argument("source_id", metavar="SOURCE", type=int)
+@click.argument("source_id", metavar="[SOURCE]", type=int, required=False)
+@click.option(
+    "--all-unrecognised",
+    is_flag=True,
+    help="Reparse every WhatsApp source holding unrecognised placeholders (after a "
+    "language table improved), instead of one SOURCE.",
+)
 @archive_options
 @click.option("--tz", type=ZONE, help="Zone to read the export's times in [default: as recorded].")
 @click.option(
@@ -68,7 +74,8 @@ def sources_list(
 @click.pass_context
 def sources_reparse(
     ctx: click.Context,
-    source_id: int,
+    source_id: int | None,
+    all_unrecognised: bool,
     archive_dir: Path,
     key_file: Path | None,
     tz: str | None,
@@ -90,12 +97,19 @@ def sources_reparse(
     purged. Refused when a message that would change is under legal hold, unless
     --force with --reason (held messages are then kept exactly as they are).
 
+    With --all-unrecognised, every WhatsApp source whose messages include placeholders
+    no language table knew (counted at ingest, or a text message the tables now read as
+    a placeholder) is reparsed in turn, each with its own audit entry.
+
     \b
     Example:
       archiver sources reparse 3 --tz America/New_York --dry-run
       archiver sources reparse 3 --tz America/New_York --reason "phone was in New York"
       archiver sources reparse 5 --date-order dmy --reason "UK phone, read as US dates"
+      archiver sources reparse --all-unrecognised --reason "Turkish table added"
     """
+    if (source_id is None) == (not all_unrecognised):
+        raise click.UsageError("give one SOURCE or --all-unrecognised (not both)")
     options = sources_lib.ReparseOptions(
         tz=tz,
         date_order=date_order,  # type: ignore[arg-type]
@@ -105,6 +119,19 @@ def sources_reparse(
         force=force,
         dry_run=dry_run,
     )
+    if all_unrecognised:
+        reports = with_archive(
+            ctx,
+            archive_dir,
+            key_file,
+            lambda a, inv: sources_lib.reparse_unrecognised(a, options, inv),
+        )
+        if as_json:
+            render.print_json(reports)
+        else:
+            render.reparse_reports(reports)
+        return
+    assert source_id is not None  # (checked above)
     report = with_archive(
         ctx,
         archive_dir,

@@ -86,7 +86,7 @@ class WhatsAppParser:
 
     name: ClassVar[str] = "whatsapp"
     platform: ClassVar[Platform] = "whatsapp"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: texts read from the language files (whatsapp_locales)
 
     def sniff(self, unit: ExportUnit) -> bool:
         return find_chat_file(unit) is not None

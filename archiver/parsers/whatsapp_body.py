@@ -15,6 +15,7 @@ from typing import Any
 from archiver.model import Attachment, Kind
 from archiver.parsers.whatsapp_locale import (
     ACTOR_HINT,
+    ANCHOR_STRIP,
     ATTACHED_SUFFIXES,
     ATTACHED_TAGS,
     DELETED,
@@ -30,7 +31,6 @@ from archiver.parsers.whatsapp_locale import (
     POLL_MARKERS,
     POLL_OPTION,
     SYSTEM_EVENTS,
-    SYSTEM_REGEX,
     match_form,
     placeholder_key,
 )
@@ -66,7 +66,12 @@ class SystemEvent:
 
 
 _EVENTS = [SystemEvent(r.event, r.kind, r.group, r.strong, r.lang) for r in SYSTEM_EVENTS]
-_SYSTEM_RX = re.compile(SYSTEM_REGEX, re.DOTALL | re.IGNORECASE)
+_ROW_RX = [re.compile(r.regex, re.DOTALL | re.IGNORECASE) for r in SYSTEM_EVENTS]
+_ROWS_BY_WORD: dict[str, tuple[int, ...]] = {}
+for _i, _row in enumerate(SYSTEM_EVENTS):
+    for _word in {w for w in _row.anchors if w is not None}:
+        _ROWS_BY_WORD[_word] = (*_ROWS_BY_WORD.get(_word, ()), _i)
+_ALWAYS_TRIED = frozenset(i for i, r in enumerate(SYSTEM_EVENTS) if None in r.anchors)
 _ACTOR_HINT_RX = re.compile(ACTOR_HINT)
 SYSTEM_MAX_LEN = 1200
 MARKER_MAX_LEN = 4096
@@ -76,13 +81,21 @@ MARKER_MAX_LEN = 4096
 
 def match_system(text: str) -> SystemEvent | None:
     """The catalogued event a whole text is, if any (compared as ``match_form``: no
-    invisible marks, NFC; case and a final full stop ignored)."""
+    invisible marks, NFC; case and a final full stop ignored). The first row, in table
+    order, that matches wins; only rows with a template whose anchor word the text has
+    (or a template without one) are tried."""
     if len(text) > SYSTEM_MAX_LEN:
         return None
-    m = _SYSTEM_RX.fullmatch(match_form(text))
-    if m is None or m.lastgroup is None:
-        return None
-    return _EVENTS[int(m.lastgroup[1:])]
+    form = match_form(text)
+    rows = set(_ALWAYS_TRIED)
+    for word in form.casefold().split():
+        found = _ROWS_BY_WORD.get(word.strip(ANCHOR_STRIP))
+        if found is not None:
+            rows.update(found)
+    for i in sorted(rows):
+        if _ROW_RX[i].fullmatch(form) is not None:
+            return _EVENTS[i]
+    return None
 
 
 def actor_hint(candidate_author: str) -> bool:
@@ -133,7 +146,9 @@ OMISSION_WORDS = frozenset(
     for word in [text.rsplit(" ", 1)[-1]]
 )
 """The last word of an iOS placeholder ("omitted", "weggelassen", "omitida" ...)."""
-OMIT_ENDINGS = tuple(sorted({e for w in OMISSION_WORDS for e in (w, w.capitalize(), w.upper())}))
+OMIT_ENDINGS = tuple(sorted(OMISSION_WORDS))
+"""Bodies ending so are read slowly (case variants of known placeholders are found by
+their start)."""
 SPECIAL_FIRST = frozenset(INVISIBLE + "<")
 
 _ANDROID_ATTACHED = re.compile(
@@ -294,18 +309,27 @@ def is_plain(first: str, more: list[str] | None) -> bool:
     )
 
 
+def reads_as_marker(text: str) -> bool:
+    """Whether an archived one-line text message is a placeholder: one the tables know
+    now (it was archived before they did) or one with a placeholder's shape."""
+    clean = strip_invisible(text).strip()
+    if len(clean) <= PLACEHOLDER_MAX and placeholder_key(clean) in MARKER_KEYS:
+        return True
+    return placeholder_shaped(clean)
+
+
 _OMITTED_SHAPE_MAX = 60
 
 
 def placeholder_shaped(text: str) -> bool:
     """Whether a one-line body (invisible marks removed) has the shape of a WhatsApp
     placeholder no table knows: Android's whole-body ``<…>`` (no other angle bracket, no
-    link, at most 80 characters), or iOS's "… omitted" (at most five words and 60
-    characters, ending in an omission word of any table)."""
+    link, at most 80 characters), or iOS's "… omitted" (at most three words and 60
+    characters, ending in an omission word of any table: "omitted", "omitida" ...)."""
     if text[:1] == "<" and text[-1:] == ">":
         inner = text[1:-1]
         return len(text) <= 80 and "<" not in inner and ">" not in inner and "://" not in inner
-    if len(text) > _OMITTED_SHAPE_MAX or len(text.split()) > 5:
+    if len(text) > _OMITTED_SHAPE_MAX or len(text.split()) > 3:
         return False
     words = text.rstrip(".").casefold().split()
     return len(words) >= 2 and words[-1] in OMISSION_WORDS

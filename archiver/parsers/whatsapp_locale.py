@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any, Final, Literal
 
 from archiver.parsers.whatsapp_locale_io import (
+    ANCHOR_STRIP,
     SECTIONS,
     EventRow,
     Locale,
@@ -28,7 +29,7 @@ from archiver.parsers.whatsapp_locale_io import (
     read_locale,
 )
 
-__all__ = ["EventRow", "Locale", "LocaleError", "load_locales"]
+__all__ = ["ANCHOR_STRIP", "EventRow", "Locale", "LocaleError", "load_locales"]
 
 # --- characters -------------------------------------------------------------------------
 
@@ -249,7 +250,6 @@ language it shows or None)."""
 
 SYSTEM_EVENTS: Final[tuple[EventRow, ...]] = tuple(row for loc in LOCALES for row in loc.events)
 """Every event row of every language, English first; the first row that matches wins."""
-SYSTEM_REGEX: Final = "|".join(f"(?P<r{i}>{row.regex})" for i, row in enumerate(SYSTEM_EVENTS))
 
 STRONG_STARTS: Final = tuple(
     dict.fromkeys(start for row in SYSTEM_EVENTS if row.strong for start in row.literal_starts)

@@ -43,7 +43,7 @@ CALL_EVENTS: Final = frozenset(("call", "missed_call"))
 _FINAL_STOP = ".。!！"
 _PIECES: Final = {
     "name": r".{1,120}?",
-    "any": r".*?",
+    "any": r".*",
     "q": "[\"“”„«»'‘’]",
     "phone": r"\+?[\d ()\-‑]{4,30}",
     "n": r"\d{1,4}",
@@ -78,6 +78,7 @@ class EventRow:
     regex: str
     literal_starts: tuple[str, ...]  # the text before the first piece, if any
     actor_words: tuple[str, ...]  # the word after a leading {name}
+    anchors: tuple[str | None, ...]  # per template: a word every text it matches has
     unverified: bool = False
 
 
@@ -139,6 +140,28 @@ def template_regex(template: str, pieces: dict[str, str] | None = None) -> str:
 def _literal_start(template: str) -> str | None:
     head = _PIECE.split(template, 1)[0]
     return head if len(head.strip()) >= 3 else None
+
+
+ANCHOR_STRIP: Final = ".,:;!?'\"“”„«»‘’()[]¿¡。、"
+
+
+def anchor_word(template: str) -> str | None:
+    """The longest word of a template that stands between spaces (or the ends), case
+    folded and without edge punctuation: a text the template matches contains it as a
+    word. None when every word touches a piece (``{q}{any}{q}``, CJK templates)."""
+    parts = [p for p in _PIECE.split(unicodedata.normalize("NFC", template)) if p]
+    words = []
+    for i, part in enumerate(parts):
+        if _PIECE.fullmatch(part):
+            continue
+        tokens = part.split(" ")
+        if i > 0:
+            tokens = tokens[1:]  # glued to the piece before it (or "" before a space)
+        if i < len(parts) - 1:
+            tokens = tokens[:-1]
+        words += [t.strip(ANCHOR_STRIP).casefold() for t in tokens]
+    words = [w for w in words if len(w) >= 2]
+    return max(words, key=len) if words else None
 
 
 def _actor_word(template: str) -> str | None:
@@ -300,8 +323,9 @@ def _event(r: _Reader, e: dict[str, Any], i: int, code: str) -> EventRow:
     starts = tuple(s for t in templates if (s := _literal_start(t)))
     words = tuple(w for t in templates if (w := _actor_word(t)))
     kind: Literal["system", "call"] = "call" if event in CALL_EVENTS else "system"
+    anchors = tuple(anchor_word(t) for t in templates)
     return EventRow(event, kind, bool(e.get("group", False)), bool(e.get("strong", False)),
-                    code, templates, regex, starts, words, unverified)  # fmt: skip
+                    code, templates, regex, starts, words, anchors, unverified)  # fmt: skip
 
 
 def _poll(r: _Reader, e: dict[str, Any]) -> Poll:
