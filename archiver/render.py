@@ -631,8 +631,9 @@ def reparse_reports(reports: list[dict[str, Any]]) -> None:
             warning(f"source {report['source_id']}: not reparsed: {report['refused']}")
         else:
             reparse_report(report)
-    done = sum(1 for r in reports if "refused" not in r)
-    line(f"{done} of {len(reports)} source(s) with unrecognised placeholders reparsed")
+    done = [r for r in reports if "refused" not in r]
+    how = "shown (dry run)" if any(r["dry_run"] for r in done) else "reparsed"
+    line(f"{len(done)} of {len(reports)} source(s) with unrecognised placeholders {how}")
 
 
 def reparse_report(report: dict[str, Any]) -> None:

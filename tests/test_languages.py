@@ -131,6 +131,11 @@ def test_reparse_all_unrecognised_after_a_table_is_added(
     assert run("init", "--tz", "UTC", "--key-file", str(key_file), **env).exit_code == 0
     plain = export(tmp_path / "en", "WhatsApp Chat with Desk.txt", ["14/03/2024, 09:00 - A: hi"])
     assert run("ingest", str(plain), "--custodian", "dana@broker.example", **env).exit_code == 0
+    none = run("sources", "reparse", "--all-unrecognised", "--dry-run", **env)
+    assert (none.exit_code, none.stdout) == (
+        0,
+        "No source holds unrecognised placeholders: nothing to reparse\n",
+    )
     turkish = export(tmp_path / "tr", "Sohbet.txt", TURKISH)
     with tables_without("tr", tmp_path, monkeypatch):
         done = run("ingest", str(turkish), "--custodian", "dana@broker.example", "--json", **env)
@@ -145,6 +150,11 @@ def test_reparse_all_unrecognised_after_a_table_is_added(
     nothing = run("sources", "reparse", "--all-unrecognised", "--dry-run", "1", **env)
     assert nothing.exit_code == 2
     assert "give one SOURCE or --all-unrecognised (not both)" in nothing.stderr
+    dry = run("sources", "reparse", "--all-unrecognised", "--dry-run", **env)
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.splitlines()[-1] == (
+        "1 of 1 source(s) with unrecognised placeholders shown (dry run)"
+    )
     done = run("sources", "reparse", "--all-unrecognised", "--reason", "Turkish table", **env)
     assert done.exit_code == 0, done.output
     lines = done.stdout.splitlines()
@@ -174,6 +184,6 @@ def test_reparse_all_unrecognised_after_a_table_is_added(
         audited = archive.store.rows(
             "SELECT details FROM audit_log WHERE action = 'sources.reparse' ORDER BY seq"
         )
-        assert [json.loads(r["details"])["source_id"] for r in audited] == [2]
+        assert [json.loads(r["details"])["source_id"] for r in audited] == [2, 2]  # dry, real
     finally:
         archive.close()

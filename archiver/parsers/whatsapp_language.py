@@ -2,7 +2,7 @@
 
 Evidence, each counted for every language whose table has the string: the file-name
 pattern of the chat title (3), each end-to-end encryption notice (3), each other system
-event (1), each placeholder, deleted or edited marker and attachment marker (1). The
+event (1), each media placeholder, deleted-message text and attachment marker (1). The
 language with the most wins. With no evidence at all the language is unknown, and the
 script of the texts WhatsApp wrote that no table knows (system lines, placeholder-shaped
 bodies) is the guess.
@@ -19,7 +19,6 @@ from archiver.parsers.whatsapp_locale import (
     BY_CODE,
     PLACEHOLDER_LANGUAGES,
     placeholder_key,
-    script_languages,
     text_script,
 )
 
@@ -35,7 +34,6 @@ class Language:
     evidence: str
     votes: dict[str, int] = field(default_factory=dict)
     guess: str | None = None  # when code is None: the script WhatsApp's texts are in
-    guess_languages: tuple[str, ...] = ()  # languages with tables in that script
 
     @property
     def name(self) -> str | None:
@@ -114,12 +112,10 @@ def _unknown(samples: list[str]) -> Language:
     script = text_script(" ".join(samples))
     if script is None:
         return Language(None, "no text written by WhatsApp in a language of the tables")
-    codes = tuple(sorted(script_languages().get(script, frozenset())))
     guess = f"{script.title()} script"
     return Language(
         None,
         f"no string of any language table; WhatsApp's own texts here are in {guess}",
         {},
         guess,
-        codes,
     )

@@ -22,7 +22,6 @@ from typing import Any, Final, Literal
 
 from archiver.parsers.whatsapp_locale_io import (
     ANCHOR_STRIP,
-    SECTIONS,
     EventRow,
     Locale,
     LocaleError,
@@ -47,8 +46,6 @@ CLOCK_SPACES: Final = " \u00a0\u202f\u2009"
 
 FINAL_STOPS: Final = ".。!！"
 """A final full stop comes and goes between app versions: it is ignored when matching."""
-
-SECTION_NAMES: Final = SECTIONS
 
 # --- language-independent pieces -------------------------------------------------------------
 
@@ -76,11 +73,14 @@ _DROP_MATCH_INVISIBLE = str.maketrans("", "", MATCH_INVISIBLE)
 
 def placeholder_key(text: str) -> str:
     """The form a whole-body marker is compared in: invisible marks removed, NFC, runs
-    of white space as one space, no final full stop, case folded."""
+    of white space as one space, no final full stop, case folded (Turkish dotless and
+    dotted i folded to i: ``I`` is the capital of both ``i`` and ``ı``)."""
     text = text.translate(_DROP_MATCH_INVISIBLE)
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    return " ".join(text.split()).rstrip(FINAL_STOPS).rstrip().casefold()
+    if text.isascii():
+        return " ".join(text.split()).rstrip(FINAL_STOPS).rstrip().casefold()
+    text = unicodedata.normalize("NFC", text)
+    folded = " ".join(text.split()).rstrip(FINAL_STOPS).rstrip().casefold()
+    return folded.replace("ı", "i").replace("i\u0307", "i")
 
 
 def match_form(text: str) -> str:
@@ -262,24 +262,6 @@ ACTOR_HINT: Final = r"(?<!\w)(?:" + "|".join(map(re.escape, _HINTS)) + r")(?!\w)
 """Words that follow the actor in an event template (``changed``, ``hat`` ...): a
 candidate author containing one is checked against the table as a whole line (an event
 such as ``Alice changed this group: description`` contains ": ")."""
-
-
-def coverage(code: str) -> tuple[str, ...]:
-    """The parts of WhatsApp's texts a language's table has."""
-    loc = BY_CODE.get(code)
-    return loc.coverage if loc is not None else ()
-
-
-def script_languages() -> dict[str, frozenset[str]]:
-    """Unicode script (first word of a character's name: LATIN, CYRILLIC, THAI ...) ->
-    the languages whose placeholders are written in it."""
-    out: dict[str, set[str]] = {}
-    for loc in LOCALES:
-        for p in loc.media:
-            script = text_script(p.text)
-            if script:
-                out.setdefault(script, set()).add(loc.code)
-    return {script: frozenset(codes) for script, codes in out.items()}
 
 
 def text_script(text: str) -> str | None:

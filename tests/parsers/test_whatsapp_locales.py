@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archiver.model import Chat, Message, Notice, ParseFacts, Record
 from archiver.parsers.base import ExportUnit
@@ -412,3 +414,55 @@ def test_ios_zip_pattern_says_nothing_about_the_language(wa_parse: Parse) -> Non
     assert isinstance(facts, ParseFacts)
     assert facts.facts["language"] == "de"
     assert facts.facts["language_votes"] == {"de": 1}
+
+
+# --- property: every known placeholder, written another way, is still that placeholder --------
+
+_PLACEHOLDERS = [(p.text, p.value) for loc in LOCALES for p in loc.media] + [
+    (p.text, "deleted") for loc in LOCALES for p in loc.deleted
+]
+_MARKS = "\u200e\u200f\u202a\u202c\u2066\u2068\u2069\ufeff"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    entry=st.sampled_from(_PLACEHOLDERS),
+    cases=st.lists(st.booleans(), min_size=80, max_size=80),
+    marks=st.lists(st.tuples(st.integers(0, 80), st.sampled_from(_MARKS)), max_size=3),
+    stop=st.sampled_from(["", ".", "。"]),
+)
+def test_any_case_and_marks_give_the_same_key(
+    entry: tuple[str, str], cases: list[bool], marks: list[tuple[int, str]], stop: str
+) -> None:
+    text, _ = entry
+    varied = "".join(c.upper() if up else c.lower() for c, up in zip(text, cases, strict=False))
+    varied += text[len(cases) :]
+    for at, mark in marks:
+        varied = varied[:at] + mark + varied[at:]
+    assert placeholder_key(varied + stop) == placeholder_key(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    entry=st.sampled_from(_PLACEHOLDERS),
+    form=st.sampled_from([str.lower, str.upper, str.capitalize, str.title, lambda s: s]),
+    lead=st.sampled_from(["", "\u200e", "\u2068"]),
+    stop=st.sampled_from(["", "."]),
+    ios=st.booleans(),
+)
+def test_placeholders_in_their_usual_cases_parse_as_their_kind(
+    entry: tuple[str, str], form: Callable[[str], str], lead: str, stop: str, ios: bool
+) -> None:
+    """Written lower, upper, capitalised or title case, after a mark or not, with a final
+    full stop or not: the parser reads the table's kind (bodies starting with `<` or a
+    mark are compared in any case at all)."""
+    text, value = entry
+    body = lead + form(text) + stop
+    head = "[14.03.24, 09:00:00]" if ios else "14/03/2024, 09:00 -"
+    unit = memory_unit("x.txt", [("x.txt", f"{head} {ACTOR}: {body}\n".encode())])
+    (m,) = [r for r in parse(unit) if isinstance(r, Message)]
+    if value == "deleted":
+        assert m.kind == "deleted", body
+    else:
+        assert m.kind == ("contact" if value == "contact" else "media"), body
+        assert m.attachments[0].name == value
