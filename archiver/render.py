@@ -498,7 +498,7 @@ def _language_line(name: str, s: dict[str, Any]) -> str:
     said = (
         f"language {s['language_name']} ({s['language']})"
         if s["language"]
-        else "language not in the tables"
+        else "language not recognised"
     )
     unknown = s.get("unrecognised_placeholders") or 0
     more = f"; {unknown} unrecognised placeholder(s)" if unknown else ""

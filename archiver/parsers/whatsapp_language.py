@@ -111,7 +111,7 @@ def decide(
 def _unknown(samples: list[str]) -> Language:
     script = text_script(" ".join(samples))
     if script is None:
-        return Language(None, "no text written by WhatsApp in a language of the tables")
+        return Language(None, "nothing WhatsApp wrote here (placeholders, markers, events) tells")
     guess = f"{script.title()} script"
     return Language(
         None,

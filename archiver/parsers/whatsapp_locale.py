@@ -8,7 +8,7 @@ mechanism: it reads and checks the files, turns templates into regexes and merge
 languages into the tables the parser uses. The parser has no language-specific branches.
 
 Matching is by whole text, NFC-normalised, ignoring case, the invisible marks WhatsApp
-inserts and a final full stop (``placeholder_key``, ``SYSTEM_REGEX``).
+inserts and a final full stop (``placeholder_key``; events: ``whatsapp_body.match_system``).
 """
 
 from __future__ import annotations

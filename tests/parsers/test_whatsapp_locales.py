@@ -466,3 +466,16 @@ def test_placeholders_in_their_usual_cases_parse_as_their_kind(
     else:
         assert m.kind == ("contact" if value == "contact" else "media"), body
         assert m.attachments[0].name == value
+
+
+def test_an_export_with_nothing_written_by_whatsapp_has_no_language_and_no_warning(
+    wa_parse: Parse,
+) -> None:
+    records = wa_parse(f"14/03/2024, 09:00 - {ACTOR}: ok\n", name="chat.txt")
+    facts = records[-1]
+    assert isinstance(facts, ParseFacts)
+    assert (facts.facts["language"], facts.facts["language_guess"]) == (None, None)
+    assert facts.facts["language_evidence"] == (
+        "nothing WhatsApp wrote here (placeholders, markers, events) tells"
+    )
+    assert not [r for r in records if isinstance(r, Notice)]
