@@ -59,9 +59,9 @@ def median_of(runs: int, code: str) -> dict[str, object]:
 NEW_ARCHIVE = """
 import shutil
 from pathlib import Path
-from archiver.archive import create_archive, open_archive
-from archiver.auditlog import Invocation
-from archiver.keyring import Secret, create_key_file
+from archiver.archive.session import create_archive, open_archive
+from archiver.store.auditlog import Invocation
+from archiver.security.keyring import Secret, create_key_file
 root = Path({root!r}); shutil.rmtree(root, ignore_errors=True); root.mkdir(parents=True)
 key = root / "bench.key"; create_key_file(key)
 secret = Secret("keyfile", key.read_bytes(), "bench")
@@ -70,8 +70,8 @@ create_archive(root / "archive", secret, inv, tz="Europe/London").archive.close(
 """
 
 INGEST = """
-from archiver.archive import open_archive
-from archiver.ingest import IngestOptions, ingest
+from archiver.archive.session import open_archive
+from archiver.ingest.exports import IngestOptions, ingest
 archive = open_archive(root / "archive", secret)
 _t0 = time.perf_counter()
 report = ingest(archive, [Path({path!r})], IngestOptions(custodian="bench@broker.example", tz="Europe/London"), inv)
@@ -149,11 +149,11 @@ def search_step(n: int, root: Path | None = None) -> dict[str, object]:
     code = f"""
         import statistics
         from pathlib import Path
-        from archiver.archive import open_archive
-        from archiver.auditlog import Invocation
-        from archiver.keyring import Secret
-        from archiver import search
-        from archiver.store import check_zone
+        from archiver.archive.session import open_archive
+        from archiver.store.auditlog import Invocation
+        from archiver.security.keyring import Secret
+        from archiver.search import engine as search
+        from archiver.store.database import check_zone
         root = Path({str(root)!r})
         archive = open_archive(root / "archive", Secret("keyfile", (root / "bench.key").read_bytes(), "b"))
         store = archive.store
@@ -204,10 +204,12 @@ def purge_step(source: Path | None = None, copy: bool = True) -> dict[str, objec
         f"""
         from datetime import UTC, datetime
         from pathlib import Path
-        from archiver.archive import open_archive
-        from archiver.auditlog import Invocation
-        from archiver.keyring import Secret
-        from archiver import holds, purge, retention
+        from archiver.archive.session import open_archive
+        from archiver.store.auditlog import Invocation
+        from archiver.security.keyring import Secret
+        from archiver.retention import holds
+        from archiver.retention import purge
+        from archiver.retention import decisions as retention
         root = Path({str(root)!r})
         archive = open_archive(root / "archive", Secret("keyfile", (root / "bench.key").read_bytes(), "b"))
         store = archive.store
@@ -241,9 +243,9 @@ def produce_step(n: int = 100_000) -> dict[str, object]:
         f"""
         import shutil
         from pathlib import Path
-        from archiver.archive import open_archive
-        from archiver.auditlog import Invocation
-        from archiver.keyring import Secret
+        from archiver.archive.session import open_archive
+        from archiver.store.auditlog import Invocation
+        from archiver.security.keyring import Secret
         from archiver.production.plan import Options
         from archiver.production.produce import produce
         root = Path({str(root)!r}); out = Path({str(target)!r})
@@ -285,10 +287,10 @@ def scale(total: int, per_file: int = 1_000_000) -> dict[str, object]:
         res = child(
             f"""
             from pathlib import Path
-            from archiver.archive import open_archive
-            from archiver.auditlog import Invocation
-            from archiver.ingest import IngestOptions, ingest
-            from archiver.keyring import Secret
+            from archiver.archive.session import open_archive
+            from archiver.store.auditlog import Invocation
+            from archiver.ingest.exports import IngestOptions, ingest
+            from archiver.security.keyring import Secret
             root = Path({str(root)!r})
             archive = open_archive(root / "archive", Secret("keyfile", (root / "bench.key").read_bytes(), "b"))
             report = ingest(archive, [Path({str(path)!r})], IngestOptions(custodian="bench@broker.example", tz="Europe/London"), Invocation(command="ingest", user="bench", host="bench"))

@@ -4,7 +4,7 @@
 
 Builds nothing: point it at an archive made elsewhere (the ingest benchmark makes a
 1M-message one). Each run opens the archive with the key file and runs the whole
-``archiver.verify.verify`` — audit chain, SQLite/SQLCipher/FTS5 checks, fingerprints,
+``archiver.audit.verify.verify`` — audit chain, SQLite/SQLCipher/FTS5 checks, fingerprints,
 Merkle roots, stored files — including the audit entry it appends, as the CLI does.
 With --phases, also times the main-thread checks alone, to show where time goes.
 """
@@ -20,10 +20,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archiver import verify as verify_lib
-from archiver.archive import open_archive
-from archiver.auditlog import Invocation
-from archiver.keyring import Secret, read_key_file
+from archiver.archive.session import open_archive
+from archiver.audit import verify as verify_lib
+from archiver.security.keyring import Secret, read_key_file
+from archiver.store.auditlog import Invocation
 
 
 def _invocation() -> Invocation:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from archiver import crypto, keyring
-from archiver.archive import Archive, create_archive, open_archive
-from archiver.auditlog import Invocation
+from archiver.archive.session import Archive, create_archive, open_archive
 from archiver.cli import cli
-from archiver.keyring import Secret
+from archiver.core import crypto
+from archiver.security import keyring
+from archiver.security.keyring import Secret
+from archiver.store.auditlog import Invocation
 
 FIXED_NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 # The read-only material beside the repository (peer exports); tests that read it skip

@@ -16,8 +16,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import ClassVar
 
-from archiver.errors import ParseError
-from archiver.model import Attachment, Chat, Message, ParseFacts, Platform, Record, Sender, Unparsed
+from archiver.core.errors import ParseError
+from archiver.core.model import (
+    Attachment,
+    Chat,
+    Message,
+    ParseFacts,
+    Platform,
+    Record,
+    Sender,
+    Unparsed,
+)
 from archiver.parsers.base import ExportUnit, ParseOptions
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archiver.archive import Archive
-from archiver.auditlog import Invocation
-from archiver.ingest import IngestOptions, IngestReport, ingest
-from archiver.retention import load_policy
+from archiver.archive.session import Archive
+from archiver.ingest.exports import IngestOptions, IngestReport, ingest
+from archiver.retention.decisions import load_policy
+from archiver.store.auditlog import Invocation
 from tests.conftest import inv
 
 

@@ -98,9 +98,7 @@ def test_every_readme_example_runs_as_documented(tmp_path: Path) -> None:
     shim = bin_dir / "archiver"
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m archiver "$@"\n')
     shim.chmod(0o755)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("ARCHIVER_") and k != "TZ"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVER_") and k != "TZ"}
     env |= {
         "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(tmp_path / "home"),

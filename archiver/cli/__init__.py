@@ -1,9 +1,9 @@
 """The `archiver` command line: a thin shell over the library.
 
 Each command parses its options, calls one library function and hands the result to
-``archiver.render``. Library errors become one clean line on stderr and an exit code: 1
+``archiver.cli.render``. Library errors become one clean line on stderr and an exit code: 1
 error, 2 usage, 3 cannot unlock, 4 damage found, 6 not permitted for the unlocking key
-slot's role, 7 filed for a second admin's approval, 75 busy (``archiver.errors``).
+slot's role, 7 filed for a second admin's approval, 75 busy (``archiver.core.errors``).
 
 With ``--json`` anywhere on the command line, stdout holds exactly one JSON document
 whatever happens: a failure is ``{"error": MESSAGE, "exit_code": N}`` (usage errors
@@ -21,9 +21,10 @@ from typing import Any, NoReturn
 
 import click
 
-from archiver import __version__, render
-from archiver.errors import ApprovalPending, ArchiveBusy, ArchiverError, DamageFound
-from archiver.store import is_busy, is_damage
+from archiver import __version__
+from archiver.cli import render
+from archiver.core.errors import ApprovalPending, ArchiveBusy, ArchiverError, DamageFound
+from archiver.store.database import is_busy, is_damage
 
 JSON_ERRORS = "archiver.json_errors"
 

@@ -7,10 +7,9 @@ from typing import Any
 
 import click
 
-from archiver import approvals, render
-from archiver import settings as settings_lib
-from archiver.archive import Archive
-from archiver.auditlog import Invocation
+from archiver.archive import settings as settings_lib
+from archiver.archive.session import Archive
+from archiver.cli import render
 from archiver.cli.common import (
     NewPath,
     archive_options,
@@ -18,6 +17,8 @@ from archiver.cli.common import (
     show_progress,
     with_archive,
 )
+from archiver.governance import approvals
+from archiver.store.auditlog import Invocation
 
 # --- settings -----------------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from archiver import crypto, maintenance, render
-from archiver.archive import create_archive
+from archiver.archive import maintenance
+from archiver.archive.session import create_archive
+from archiver.cli import render
 from archiver.cli.common import (
     ZONE,
     NewPath,
@@ -19,8 +20,9 @@ from archiver.cli.common import (
     new_passphrase,
     with_archive,
 )
-from archiver.errors import Refused
-from archiver.keyring import Secret, create_key_file, read_key_file, write_secret_file
+from archiver.core import crypto
+from archiver.core.errors import Refused
+from archiver.security.keyring import Secret, create_key_file, read_key_file, write_secret_file
 
 
 def machine_zone() -> str:

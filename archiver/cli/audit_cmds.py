@@ -8,10 +8,10 @@ from typing import TypeVar
 
 import click
 
-from archiver import audit as audit_lib
-from archiver import render
-from archiver import verify as verify_lib
-from archiver.archive import Archive
+from archiver.archive.session import Archive
+from archiver.audit import trail as audit_lib
+from archiver.audit import verify as verify_lib
+from archiver.cli import render
 from archiver.cli.common import (
     NewPath,
     archive_options,
@@ -20,7 +20,7 @@ from archiver.cli.common import (
     show_progress,
     with_archive,
 )
-from archiver.errors import DamageFound, InputError
+from archiver.core.errors import DamageFound, InputError
 
 T = TypeVar("T")
 

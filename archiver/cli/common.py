@@ -1,6 +1,6 @@
 """What every command shares: archive location, secrets, the invocation record, errors.
 
-Secrets arrive exactly as DESIGN.md's Contracts say: ``--key-file PATH`` /
+Secrets arrive in this order (docs/security.md): ``--key-file PATH`` /
 ``ARCHIVER_KEY_FILE``, then ``ARCHIVER_PASSPHRASE``, then ``ARCHIVER_RECOVERY_KEY``,
 then a hidden prompt (only on a TTY). They never appear in arguments recorded in the
 audit log, in output or in error messages.
@@ -22,13 +22,14 @@ from typing import Any, TypeVar
 
 import click
 
-from archiver import render, roles, zones
-from archiver.archive import Archive, damaged, open_archive
-from archiver.auditlog import Invocation, record_failure
-from archiver.cli import permissions
-from archiver.errors import ApprovalPending, ArchiveBusy, ArchiverError, SecretRequired
-from archiver.keyring import Secret, read_key_file
-from archiver.store import BUSY_SECONDS, Waiting, busy, is_busy, is_damage
+from archiver.archive.session import Archive, damaged, open_archive
+from archiver.cli import permissions, render
+from archiver.core import zones
+from archiver.core.errors import ApprovalPending, ArchiveBusy, ArchiverError, SecretRequired
+from archiver.security import roles
+from archiver.security.keyring import Secret, read_key_file
+from archiver.store.auditlog import Invocation, record_failure
+from archiver.store.database import BUSY_SECONDS, Waiting, busy, is_busy, is_damage
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from archiver import custodians as custodians_lib
-from archiver import render
+from archiver.cli import render
 from archiver.cli.common import archive_options, json_option, with_archive
+from archiver.curation import custodians as custodians_lib
 
 
 @click.group()

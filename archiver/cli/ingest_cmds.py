@@ -7,10 +7,7 @@ from pathlib import Path
 
 import click
 
-from archiver import chats as chats_lib
-from archiver import export as export_lib
-from archiver import ingest as ingest_lib
-from archiver import render
+from archiver.cli import render
 from archiver.cli.common import (
     ZONE,
     NewPath,
@@ -19,7 +16,10 @@ from archiver.cli.common import (
     show_progress,
     with_archive,
 )
+from archiver.curation import chats as chats_lib
+from archiver.ingest import exports as ingest_lib
 from archiver.parsers import PLATFORM_CHOICES
+from archiver.search import export as export_lib
 
 
 @click.command()

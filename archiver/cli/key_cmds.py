@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from archiver import approvals, keys, render
+from archiver.archive import keys
+from archiver.cli import render
 from archiver.cli.common import (
     F,
     NewPath,
@@ -15,9 +16,10 @@ from archiver.cli.common import (
     new_passphrase,
     with_archive,
 )
-from archiver.errors import Refused
-from archiver.keyring import write_secret_file
-from archiver.roles import ROLES, Role
+from archiver.core.errors import Refused
+from archiver.governance import approvals
+from archiver.security.keyring import write_secret_file
+from archiver.security.roles import ROLES, Role
 
 
 def role_option(func: F) -> F:

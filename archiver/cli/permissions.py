@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from archiver.roles import Permission
+from archiver.security.roles import Permission
 
 # Commands whose permission depends on a flag: (flag, permission when the flag is given).
 RAISED_BY_FLAG: dict[str, tuple[str, Permission]] = {

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from archiver import render, signing
+from archiver.cli import render
 from archiver.cli.common import NewPath, archive_options, json_option, show_progress, with_archive
-from archiver.errors import ProductionDamaged
+from archiver.core.errors import ProductionDamaged
 from archiver.production import catalog, manifest
 from archiver.production.plan import FORMATS, SLICES, Options, parse_formats
 from archiver.production.produce import produce as produce_lib
+from archiver.security import signing
 
 
 @click.command()

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import click
 
-from archiver import approvals, render
-from archiver import holds as holds_lib
-from archiver import purge as purge_lib
-from archiver import retention as retention_lib
-from archiver.archive import Archive
-from archiver.auditlog import Invocation
+from archiver.archive.session import Archive
+from archiver.cli import render
 from archiver.cli.common import (
     NewPath,
     archive_options,
@@ -20,7 +16,12 @@ from archiver.cli.common import (
     show_progress,
     with_archive,
 )
-from archiver.store import parse_moment
+from archiver.governance import approvals
+from archiver.retention import decisions as retention_lib
+from archiver.retention import holds as holds_lib
+from archiver.retention import purge as purge_lib
+from archiver.store.auditlog import Invocation
+from archiver.store.database import parse_moment
 
 
 def parse_as_of(value: str | None, archive: Archive, inv: Invocation) -> datetime:

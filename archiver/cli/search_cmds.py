@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from archiver import people as people_lib
-from archiver import render
-from archiver import search as search_lib
+from archiver.cli import render
 from archiver.cli.common import ZONE, archive_options, json_option, with_archive
-from archiver.errors import ArchiverError
+from archiver.core.errors import ArchiverError
+from archiver.curation import people as people_lib
+from archiver.search import engine as search_lib
 
 QUERY_HELP = """
 \b

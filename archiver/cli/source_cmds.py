@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from archiver import render
-from archiver import sources as sources_lib
+from archiver.cli import render
 from archiver.cli.common import ZONE, archive_options, json_option, with_archive
+from archiver.curation import sources as sources_lib
 
 
 @click.group()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archiver.errors import InputError
+from archiver.core.errors import InputError, UnknownParser
 from archiver.parsers.base import ExportUnit, Parser, read_head
 
 PLATFORM_CHOICES = ("auto", "whatsapp", "telegram")
@@ -17,6 +17,20 @@ def all_parsers() -> list[Parser]:
     from archiver.parsers.whatsapp import WhatsAppParser
 
     return [TelegramJsonParser(), TelegramHtmlParser(), WhatsAppParser()]
+
+
+def get(name: str) -> Parser:
+    """The parser called ``name`` (as recorded on a source), or an error listing the
+    parsers this archiver has."""
+    known = all_parsers()
+    for parser in known:
+        if parser.name == name:
+            return parser
+    raise UnknownParser(
+        f"no parser called {name!r} in this archiver (it knows "
+        + ", ".join(p.name for p in known)
+        + "); the source was ingested by another version of archiver"
+    )
 
 
 def detect(unit: ExportUnit, platform: str = "auto") -> Parser:

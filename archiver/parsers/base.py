@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import BinaryIO, ClassVar, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from archiver.model import Platform, Record
+from archiver.core.model import Platform, Record
 
 DateOrder = Literal["auto", "dmy", "mdy", "ymd"]
 Opener = Callable[[], BinaryIO]

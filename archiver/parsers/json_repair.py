@@ -1,6 +1,6 @@
 """A streaming byte-level repair pass for Telegram Desktop's almost-JSON.
 
-Telegram Desktop writes two things no JSON parser accepts (telegram.md §4):
+Telegram Desktop writes two things no JSON parser accepts:
 
 * ``\\xHH`` escapes for control characters (every version): rewritten to ``\\u00HH``,
   but only where the backslash itself is not escaped (an odd run of backslashes);

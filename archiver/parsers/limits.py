@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from archiver.errors import ParseError
-from archiver.model import Unparsed
+from archiver.core.errors import ParseError
+from archiver.core.model import Unparsed
 
 MAX_NESTING: Final = 64
 """Levels of JSON arrays/objects, or of HTML elements. Telegram Desktop writes about 8 in

@@ -1,6 +1,6 @@
 """What the Telegram JSON and HTML parsers share: identities, times, placeholders, prose.
 
-References are to ``shared/formats/telegram.md``. Everything here is pure: no I/O.
+The export variants are described in docs/formats.md. Everything here is pure: no I/O.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from archiver.model import Attachment, Notice
+from archiver.core.model import Attachment, Notice
 
 PLATFORM: Final = "telegram"
 
 # Chat types whose messages a full-account export limits to "only my messages" by
-# default (telegram.md §1); left channels/supergroups are always limited.
+# default; left channels/supergroups are always limited.
 GROUP_TYPES: Final = frozenset(
     {
         "private_group",
@@ -29,7 +29,7 @@ GROUP_TYPES: Final = frozenset(
 CHANNEL_TYPES: Final = frozenset({"private_channel", "public_channel"})
 
 # ---------------------------------------------------------------------------------------
-# Identities (telegram.md §3.3): four shapes of from_id / actor_id
+# Identities: four shapes of from_id / actor_id
 # ---------------------------------------------------------------------------------------
 
 _PEER_STRING = re.compile(r"(user|channel|chat)(\d+)")
@@ -110,7 +110,7 @@ def name_key(name: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Missing-file placeholders (telegram.md §3.6, §5.3)
+# Missing-file placeholders (JSON and HTML)
 # ---------------------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(
@@ -161,7 +161,7 @@ def attachment(
 
 
 # ---------------------------------------------------------------------------------------
-# Time (telegram.md §3.2, §5.4)
+# Time
 # ---------------------------------------------------------------------------------------
 
 EPOCH_PLACEHOLDER_LIMIT: Final = 86_400
@@ -267,7 +267,7 @@ def parse_local_iso(text: str, clock: LocalClock) -> tuple[datetime | None, str 
 
 
 # ---------------------------------------------------------------------------------------
-# Service messages as prose (mirrors the HTML exporter's English, telegram.md §3.8)
+# Service messages as prose (mirrors the HTML exporter's English)
 # ---------------------------------------------------------------------------------------
 
 
@@ -348,7 +348,7 @@ def describe_service(action: str | None, actor: str | None, fields: Mapping[str,
 
 
 # ---------------------------------------------------------------------------------------
-# Completeness notices (telegram.md §1, §0 item 11)
+# Completeness notices
 # ---------------------------------------------------------------------------------------
 
 
@@ -395,7 +395,7 @@ def unsupported_notice(chat_key: str, title: str | None, count: int) -> Notice:
 
 
 def era_guess(shapes: Mapping[str, int], has_unixtime: bool, has_entities: bool) -> str:
-    """A human description of the exporter version range, from feature presence (§6)."""
+    """A human description of the exporter version range, from feature presence."""
     if has_entities:
         return "tdesktop >= 4.1.2 (text_entities)"
     if has_unixtime:

@@ -1,8 +1,8 @@
 """Telegram Desktop HTML exports: ``messages.html`` (+ ``messages2.html``…) of one chat, or a
 full-account export (``export_results.html`` + ``chats/chat_NNN/messages*.html``).
 
-HTML is weaker evidence than JSON (telegram.md §5): there are no user ids, only display
-names, and no chat id. So senders are keyed ``name:<display name>`` and chats
+HTML is weaker evidence than JSON (docs/formats.md, Telegram HTML): there are no user
+ids, only display names, and no chat id. So senders are keyed ``name:<display name>`` and chats
 ``name:<title>`` (``html:<folder>`` when the page has no title); JSON wins whenever a
 folder holds both. Each page (at most 1,000 messages) is parsed with selectolax into
 ``Block``s (what a ``div.message`` says), which ``_ChatRun`` turns into records.
@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 from selectolax.lexbor import LexborHTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from archiver.errors import InputError, ParseError
-from archiver.model import (
+from archiver.core.errors import InputError, ParseError
+from archiver.core.model import (
     Attachment,
     Chat,
     Kind,

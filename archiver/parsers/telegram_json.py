@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from archiver.errors import InputError, ParseError
-from archiver.model import (
+from archiver.core.errors import InputError, ParseError
+from archiver.core.model import (
     Attachment,
     Chat,
     Kind,

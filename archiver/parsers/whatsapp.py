@@ -9,7 +9,7 @@ Three streaming reads of the chat file, never holding it in memory:
 3. the records: one ``Chat``, then ``Message``/``Unparsed``/``Notice`` in file
    order, then ``ParseFacts``.
 
-Format facts and their sources: ``shared/formats/whatsapp.md``.
+The format's variants and quirks: docs/formats.md (WhatsApp).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TextIO
 
-from archiver.errors import ParseError
-from archiver.model import Chat, Notice, ParseFacts, Platform, Record, Unparsed
+from archiver.core.errors import ParseError
+from archiver.core.model import Chat, Notice, ParseFacts, Platform, Record, Unparsed
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions, read_head
 from archiver.parsers.limits import MAX_DISTINCT_DATES, MAX_MESSAGE_CHARS
 from archiver.parsers.whatsapp_body import (

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from archiver.model import Attachment, Kind
+from archiver.core.model import Attachment, Kind
 from archiver.parsers.whatsapp_locale import (
     ACTOR_HINT,
     ANCHOR_STRIP,

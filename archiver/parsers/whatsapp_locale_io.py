@@ -29,7 +29,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NoReturn
 
-from archiver.errors import ArchiverError
+from archiver.core.errors import ArchiverError
 
 SECTIONS: Final = (
     "titles", "media", "attached", "deleted", "edited", "events", "twelve_hour",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from archiver.model import Attachment, Kind, Message, Record, Sender, Unparsed
+from archiver.core.model import Attachment, Kind, Message, Record, Sender, Unparsed
 from archiver.parsers.limits import CACHE_ENTRIES
 from archiver.parsers.whatsapp_body import (
     EXACT,

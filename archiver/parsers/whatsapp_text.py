@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO, cast
 
-from archiver.errors import ParseError
+from archiver.core.errors import ParseError
 from archiver.parsers.limits import MAX_MESSAGE_BYTES
 from archiver.parsers.whatsapp_header import GENERAL
 

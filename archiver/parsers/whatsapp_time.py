@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from archiver.errors import AmbiguousDateOrder
+from archiver.core.errors import AmbiguousDateOrder
 from archiver.parsers.whatsapp_header import ampm_key
 from archiver.parsers.whatsapp_locale import AMPM
 

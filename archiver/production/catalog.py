@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from archiver import auditlog
-from archiver.archive import Archive
-from archiver.errors import NotFound
+from archiver.archive.session import Archive
+from archiver.core.errors import NotFound
 from archiver.production import queries
 from archiver.production.plan import bates, matter_key, parse_label, production_label
+from archiver.store import auditlog
 
 
 def _time(ts: int | None) -> str | None:

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from archiver.production import queries
-from archiver.records import message_records
-from archiver.store import Store
+from archiver.search.records import message_records
+from archiver.store.database import Store
 
 _EXT = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 

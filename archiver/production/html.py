@@ -17,11 +17,11 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from archiver.blobs import read_blob
 from archiver.production.documents import Attachment, Document, Event
 from archiver.production.layout import Layout, local_time, reactions_text, tags
 from archiver.production.loadfile import pages_of_events
-from archiver.store import Store
+from archiver.store.blobs import read_blob
+from archiver.store.database import Store
 
 INLINE_IMAGE = 4 * 1024 * 1024
 _MIME = {

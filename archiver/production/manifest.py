@@ -7,7 +7,7 @@ its Bates range, every file with its size, SHA-256 and MD5, and every message pr
 it goes, so its size does not weigh on memory.
 
 ``manifest.sig`` is a signed document of the archive (the one signed-file format of
-``archiver.signing``, type ``production-manifest``) carrying the SHA-256 and size of
+``archiver.security.signing``, type ``production-manifest``) carrying the SHA-256 and size of
 ``manifest.json``: with the archive's public key alone, ``verify_production`` checks the
 signature, then the manifest, then every file, and names the first one that differs, is
 missing or was added.
@@ -22,10 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from archiver import signing
-from archiver.errors import DamageFound, InputError, ProductionDamaged
+from archiver.core.errors import DamageFound, InputError, ProductionDamaged
 from archiver.production.outdir import OutDir, Written
-from archiver.store import Store
+from archiver.security import signing
+from archiver.store.database import Store
 
 FORMAT = "archiver-production"
 VERSION = 1
@@ -72,7 +72,9 @@ def sign(
     at: datetime,
 ) -> None:
     payload = {"manifest": MANIFEST, "sha256": manifest.sha256, "size": manifest.size, **about}
-    signed = signing.sign_document(store, archive_id, "production-manifest", payload, at)
+    signed = signing.sign_document(
+        store.signing_keys(), archive_id, "production-manifest", payload, at
+    )
     data = signing.dumps(signed)
     path = out.root / SIGNATURE
     path.write_bytes(data)

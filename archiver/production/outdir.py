@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
-from archiver.errors import Refused
+from archiver.core.errors import Refused
 
 
 class Sink(Protocol):

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from archiver.errors import InputError
-from archiver.schema import hold_name_key
+from archiver.core.errors import InputError
+from archiver.store.schema import hold_name_key
 
 FORMATS = ("rsmf", "html", "pdf", "dat")
 SLICES = {"day": 24, "12h": 12, "8h": 8}

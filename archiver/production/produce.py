@@ -26,11 +26,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from archiver import __version__, auditlog, search
-from archiver.archive import Archive
-from archiver.auditlog import Invocation
-from archiver.blobs import read_blob
-from archiver.errors import ArchiverError, InputError, Refused
+from archiver import __version__
+from archiver.archive.session import Archive
+from archiver.core.errors import ArchiverError, InputError, Refused
 from archiver.production import documents, html, layout, loadfile, manifest, pdf, queries, rsmf
 from archiver.production.fonts import Fonts
 from archiver.production.outdir import OutDir, Written
@@ -46,7 +44,11 @@ from archiver.production.plan import (
     parts,
     production_label,
 )
-from archiver.store import Store, check_zone
+from archiver.search import engine as search
+from archiver.store import auditlog
+from archiver.store.auditlog import Invocation
+from archiver.store.blobs import read_blob
+from archiver.store.database import Store, check_zone
 
 Progress = Callable[[str, int, int | None], None]
 _BATCH = 500

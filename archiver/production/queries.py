@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from archiver.store import Store
+from archiver.store.database import Store
 
 _CHUNK = 500
 

@@ -34,11 +34,11 @@ from email.header import Header
 from typing import Any
 
 from archiver import __version__
-from archiver.blobs import read_blob
 from archiver.production.documents import Document, Event
 from archiver.production.outdir import Sink
-from archiver.search import name_matches
-from archiver.store import Store
+from archiver.search.engine import name_matches
+from archiver.store.blobs import read_blob
+from archiver.store.database import Store
 
 VERSION = "2.0.0"
 GENERATOR = f"archiver/{__version__}"

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from archiver.model import Chat, Message, Record
+from archiver.core.model import Chat, Message, Record
 from archiver.parsers.base import DateOrder, ExportFile, ExportUnit, ParseOptions
 from archiver.parsers.whatsapp import WhatsAppParser
 

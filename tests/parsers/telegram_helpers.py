@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from archiver.model import Chat, Message, Notice, ParseFacts, Record, Unparsed
+from archiver.core.model import Chat, Message, Notice, ParseFacts, Record, Unparsed
 from archiver.parsers.base import ExportFile, ExportUnit, ParseOptions
 from tests.conftest import SHARED
 

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archiver.errors import ArchiverError
-from archiver.model import Message, Record, Unparsed
+from archiver.core.errors import ArchiverError
+from archiver.core.model import Message, Record, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit, ParseOptions
 from archiver.parsers.json_repair import RepairingReader
 from archiver.parsers.telegram_html import TelegramHtmlParser

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from archiver.errors import ParseError
-from archiver.model import Message, Notice, Record, Unparsed
+from archiver.core.errors import ParseError
+from archiver.core.model import Message, Notice, Record, Unparsed
 from archiver.parsers.json_repair import BLOCK
 from archiver.parsers.limits import MAX_MESSAGE_BYTES, MAX_NESTING
 from archiver.parsers.telegram_json import TelegramJsonParser

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from archiver.model import Chat, Message, Notice, ParseFacts, Unparsed
+from archiver.core.model import Chat, Message, Notice, ParseFacts, Unparsed
 from archiver.parsers.telegram_common import (
     LocalClock,
     normalize_peer,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from archiver.errors import ParseError
-from archiver.model import Message, Unparsed
+from archiver.core.errors import ParseError
+from archiver.core.model import Message, Unparsed
 from archiver.parsers.json_repair import RepairingReader
 from archiver.parsers.telegram_html import TelegramHtmlParser
 from archiver.parsers.telegram_json import TelegramJsonParser

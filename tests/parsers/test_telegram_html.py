@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from archiver.model import Attachment, Chat, Sender, Unparsed
+from archiver.core.model import Attachment, Chat, Sender, Unparsed
 from archiver.parsers.telegram_html import TelegramHtmlParser
 from tests.parsers.telegram_helpers import (
     FIXTURES,
@@ -283,7 +283,7 @@ def test_sniff(files: dict[str, bytes], expected: bool) -> None:
 
 
 def test_same_chat_as_json_gives_the_same_instant_with_explicit_zone() -> None:
-    """The langchain pair: one chat exported as JSON and HTML (telegram.md §5.4)."""
+    """The langchain pair: one chat exported as JSON and HTML."""
     folder = PEERS / "langchain-community/libs/community/tests/unit_tests/chat_loaders/data"
     if not folder.is_dir():
         pytest.skip("peer corpus not available")

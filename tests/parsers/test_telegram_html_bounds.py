@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.errors import ParseError
-from archiver.model import Record
+from archiver.core.errors import ParseError
+from archiver.core.model import Record
 from archiver.parsers.limits import MAX_HTML_PAGE_BYTES, MAX_NESTING
 from archiver.parsers.telegram_html import TelegramHtmlParser
 from tests.parsers.telegram_helpers import bytes_unit, messages, options

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from archiver.errors import ParseError
-from archiver.model import Attachment, Chat, Message, Notice, Sender, Unparsed
+from archiver.core.errors import ParseError
+from archiver.core.model import Attachment, Chat, Message, Notice, Sender, Unparsed
 from archiver.parsers import telegram_json
 from archiver.parsers.telegram_json import TelegramJsonParser
 from tests.parsers.telegram_helpers import (

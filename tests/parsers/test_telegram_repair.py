@@ -1,4 +1,4 @@
-"""The streaming repair pass for Telegram Desktop's almost-JSON (telegram.md §4)."""
+"""The streaming repair pass for Telegram Desktop's almost-JSON (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archiver.errors import ParseError
+from archiver.core.errors import ParseError
 from archiver.parsers.json_repair import RepairingReader
 from archiver.parsers.telegram_json import TelegramJsonParser
 from tests.parsers.telegram_helpers import FIXTURES, by_id, bytes_unit, facts, options

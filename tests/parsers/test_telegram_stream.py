@@ -1,4 +1,4 @@
-"""Memory stays flat however big ``result.json`` is (DESIGN.md decision 10)."""
+"""Memory stays flat however big ``result.json`` is (a 1M-message export in a bounded memory)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from archiver.model import Message, ParseFacts
+from archiver.core.model import Message, ParseFacts
 from archiver.parsers.telegram_json import TelegramJsonParser
 from tests.parsers.telegram_helpers import REPO, file_unit, options
 

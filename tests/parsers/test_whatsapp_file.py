@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from archiver.errors import AmbiguousDateOrder, ParseError
-from archiver.model import Chat, Message, Notice, ParseFacts, Record, Unparsed
+from archiver.core.errors import AmbiguousDateOrder, ParseError
+from archiver.core.model import Chat, Message, Notice, ParseFacts, Record, Unparsed
 from archiver.parsers.base import ExportFile, ExportUnit
 from archiver.parsers.whatsapp import WhatsAppParser, chat_title, find_chat_file
 from tests.parsers.conftest import WA_FIXTURES, chat_of, memory_unit, parse

@@ -1,5 +1,5 @@
-"""Every message-line skeleton, date and clock variant of shared/formats/whatsapp.md
-§a.1-§a.3, each with the exact UTC instant, the sender and the kind it must give.
+"""Every message-line skeleton, date and clock variant WhatsApp is known to write
+(docs/formats.md), each with the exact UTC instant, the sender and the kind it must give.
 
 Expected instants are worked out by hand from the local wall time and the zone's offset
 on that date (noted in the id where it is not UTC)."""
@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pytest
 
-from archiver.errors import ParseError
-from archiver.model import Message
+from archiver.core.errors import ParseError
+from archiver.core.model import Message
 from archiver.parsers.base import ExportUnit
 
 E2E = (

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from archiver.errors import ParseError
-from archiver.model import Attachment, Message, Notice, Record
+from archiver.core.errors import ParseError
+from archiver.core.model import Attachment, Message, Notice, Record
 from archiver.parsers.limits import MAX_MESSAGE_BYTES, MAX_MESSAGE_CHARS
 from archiver.parsers.whatsapp_text import ChatBytes, Encoding, sniff_encoding
 from tests import hostile

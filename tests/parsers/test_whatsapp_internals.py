@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from archiver.model import Attachment, Message, Sender
+from archiver.core.model import Attachment, Message, Sender
 from archiver.parsers import whatsapp_records
 from archiver.parsers.whatsapp_body import match_system
 from archiver.parsers.whatsapp_header import GENERAL, build_regex, features, shape_of

@@ -1,5 +1,5 @@
-"""Message kinds (DESIGN.md decision 7), markers and senders, in the catalogued locales
-(shared/formats/whatsapp.md §b), in Android and iOS framing."""
+"""Message kinds, markers and senders, in the catalogued locales (the tables of
+archiver/parsers/whatsapp_locales/), in Android and iOS framing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archiver.model import Attachment, Message, ParseFacts, Record
+from archiver.core.model import Attachment, Message, ParseFacts, Record
 from archiver.parsers.base import ExportUnit
 
 Messages = Callable[..., list[Message]]

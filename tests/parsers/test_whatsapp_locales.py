@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archiver.model import Chat, Message, Notice, ParseFacts, Record
+from archiver.core.model import Chat, Message, Notice, ParseFacts, Record
 from archiver.parsers.base import ExportUnit
 from archiver.parsers.whatsapp_locale import (
     LOCALES,

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from archiver.errors import AmbiguousDateOrder, ParseError
-from archiver.model import Message, ParseFacts, Record, Unparsed
+from archiver.core.errors import AmbiguousDateOrder, ParseError
+from archiver.core.model import Message, ParseFacts, Record, Unparsed
 from archiver.parsers.base import DateOrder, ExportUnit
 from tests.conftest import SHARED
 from tests.parsers.conftest import chat_of, memory_unit, parse, zip_unit
@@ -346,7 +346,7 @@ def _cases() -> list[dict[str, Any]]:
 
 
 REFUSED = {
-    # peer expects a parse; these shapes are not WhatsApp exports (whatsapp.md §a.1 #19)
+    # peer expects a parse; these shapes are not WhatsApp exports (banner lines of peer fixtures)
     "rwhatsapp-50": "time first and no year: rwhatsapp's 'weirdo format', not an export shape",
     "rwhatsapp-54": "WhatsApp Viewer output ('date - time; name:'), not an export",
     "rwhatsapp-62": "comma-separated date; rwhatsapp itself needs an explicit format",

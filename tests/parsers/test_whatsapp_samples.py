@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from archiver.model import Message, ParseFacts, Record, Unparsed
+from archiver.core.model import Message, ParseFacts, Record, Unparsed
 from archiver.parsers.base import ExportUnit
 from archiver.parsers.whatsapp import WhatsAppParser
 from tests.parsers.conftest import chat_of, memory_unit, parse, zip_unit
