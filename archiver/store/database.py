@@ -49,7 +49,13 @@ from archiver.core.errors import (
     SchemaTooNew,
     WriteFailed,
 )
+from archiver.store.audit_queries import AuditQueries
+from archiver.store.curation_queries import CurationQueries
+from archiver.store.ingest_queries import IngestQueries
+from archiver.store.production_queries import ProductionQueries
+from archiver.store.retention_queries import RetentionQueries
 from archiver.store.schema import MIGRATIONS, SCHEMA_VERSION, SQL_FUNCTIONS
+from archiver.store.search_queries import SearchQueries
 
 # Database page size, part of the archive format: SQLCipher cannot read it from an
 # encrypted file, so every connection sets it. 16 KiB rather than SQLCipher's 4 KiB:
@@ -237,8 +243,16 @@ def write_failed(db_path: Path, exc: BaseException) -> WriteFailed:
     )
 
 
-class Store:
-    """A connection to one archive database, with transactions and small helpers."""
+class Store(
+    IngestQueries,
+    SearchQueries,
+    CurationQueries,
+    RetentionQueries,
+    AuditQueries,
+    ProductionQueries,
+):
+    """A connection to one archive database, with transactions and small helpers; the
+    named queries of each use case are mixed in from ``store/*_queries.py``."""
 
     def __init__(
         self, conn: sqlcipher3.Connection, db_path: Path, waiting: Waiting | None = None
