@@ -9,7 +9,7 @@ import click
 
 from archiver.archive import settings as settings_lib
 from archiver.archive.session import Archive
-from archiver.cli import render
+from archiver.cli import archive_output, render
 from archiver.cli.common import (
     NewPath,
     archive_options,
@@ -51,7 +51,7 @@ def settings_show(
     if as_json:
         render.print_json(info)
     else:
-        render.four_eyes_settings(info)
+        archive_output.four_eyes_settings(info)
 
 
 @settings.command("four-eyes")
@@ -103,7 +103,7 @@ def settings_four_eyes(
     if as_json:
         render.print_json(info)
     else:
-        render.four_eyes_change(info)
+        archive_output.four_eyes_change(info)
 
 
 # --- requests and approval ----------------------------------------------------------------
@@ -140,7 +140,7 @@ def requests_list(
     if as_json:
         render.print_json(rows)
     else:
-        render.approval_requests(rows)
+        archive_output.approval_requests(rows)
 
 
 @requests.command("cancel")
@@ -213,7 +213,7 @@ def approve(
     if as_json:
         render.print_json(info)
     else:
-        render.approval(info)
+        archive_output.approval(info)
 
 
 def _approve(

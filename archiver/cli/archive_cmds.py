@@ -9,7 +9,7 @@ import click
 
 from archiver.archive import maintenance
 from archiver.archive.session import create_archive
-from archiver.cli import render
+from archiver.cli import archive_output, render
 from archiver.cli.common import (
     ZONE,
     NewPath,
@@ -119,7 +119,7 @@ def init(
     if as_json:
         render.print_json(info)
     else:
-        render.init_result(info)
+        archive_output.init_result(info)
 
 
 @click.command()
@@ -137,7 +137,7 @@ def status(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json
     if as_json:
         render.print_json(report)
     else:
-        render.status(report)
+        archive_output.status(report)
 
 
 @click.command()

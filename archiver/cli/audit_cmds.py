@@ -11,7 +11,7 @@ import click
 from archiver.archive.session import Archive
 from archiver.audit import trail as audit_lib
 from archiver.audit import verify as verify_lib
-from archiver.cli import render
+from archiver.cli import audit_output, render
 from archiver.cli.common import (
     NewPath,
     archive_options,
@@ -89,9 +89,9 @@ def audit(
     if as_json:
         render.print_json(rows)
     elif as_csv:
-        render.audit_csv(rows)
+        audit_output.audit_csv(rows)
     else:
-        render.audit_entries(rows)
+        audit_output.audit_entries(rows)
 
 
 @audit.command("head")
@@ -173,7 +173,7 @@ def export(
     if as_json:
         render.print_json(report)
     else:
-        render.audit_exported(report)
+        audit_output.audit_exported(report)
 
 
 @click.command()
@@ -214,7 +214,7 @@ def verify(
 
     report = with_archive(ctx, archive_dir, key_file, action)
     if not as_json:
-        render.verify_report(report.as_dict())
+        audit_output.verify_report(report.as_dict())
         report.raise_if_damaged()
         return
     try:
@@ -260,7 +260,7 @@ def verify_signed(
     if as_json:
         render.print_json(summary)
     else:
-        render.signed_summary(summary)
+        audit_output.signed_summary(summary)
 
 
 COMMANDS = [audit, verify, verify_signed]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from archiver.cli import render
+from archiver.cli import ingest_output, render
 from archiver.cli.common import archive_options, json_option, with_archive
 from archiver.curation import custodians as custodians_lib
 
@@ -43,7 +43,7 @@ def custodians_list(
     if as_json:
         render.print_json(rows)
     else:
-        render.custodians(rows)
+        ingest_output.custodians(rows)
 
 
 @custodians.command("rename")
@@ -92,7 +92,7 @@ def custodians_rename(
     if as_json:
         render.print_json(report)
     else:
-        render.custodian_renamed(report)
+        ingest_output.custodian_renamed(report)
 
 
 COMMANDS = [custodians]

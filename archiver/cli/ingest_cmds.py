@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from archiver.cli import render
+from archiver.cli import ingest_output, render
 from archiver.cli.common import (
     ZONE,
     NewPath,
@@ -102,7 +102,7 @@ def ingest(
     if as_json:
         render.print_json(report.as_dict() | failed)
     else:
-        render.ingest_report(report.as_dict())
+        ingest_output.ingest_report(report.as_dict())
     if report.unexpected and os.environ.get("ARCHIVER_DEBUG"):
         raise report.unexpected[0]
     if failed:
@@ -134,7 +134,7 @@ def chats(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json:
     if as_json:
         render.print_json(rows)
     else:
-        render.chats(rows, zone)
+        ingest_output.chats(rows, zone)
 
 
 @chats.command("merge")
@@ -173,7 +173,7 @@ def chats_merge(
     if as_json:
         render.print_json(report)
     else:
-        render.chats_merged(report)
+        ingest_output.chats_merged(report)
 
 
 @chats.command("split")
@@ -213,7 +213,7 @@ def chats_split(
     if as_json:
         render.print_json(report)
     else:
-        render.chat_split(report)
+        ingest_output.chat_split(report)
 
 
 @click.command()

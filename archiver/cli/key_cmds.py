@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from archiver.archive import keys
-from archiver.cli import render
+from archiver.cli import archive_output, render
 from archiver.cli.common import (
     F,
     NewPath,
@@ -66,7 +66,7 @@ def list_(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_json:
     if as_json:
         render.print_json(rows)
     else:
-        render.slots(rows)
+        archive_output.slots(rows)
 
 
 @key.command("add-passphrase")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from archiver.cli import render
+from archiver.cli import production_output, render
 from archiver.cli.common import NewPath, archive_options, json_option, show_progress, with_archive
 from archiver.core.errors import ProductionDamaged
 from archiver.production import catalog, manifest
@@ -109,7 +109,7 @@ def produce(
         render.print_json(report)
         return
     render.warnings(report["warnings"])
-    render.produced(report)
+    production_output.produced(report)
 
 
 @click.group()
@@ -147,7 +147,7 @@ def production_list(
     if as_json:
         render.print_json(rows)
     else:
-        render.productions(rows)
+        production_output.productions(rows)
 
 
 @production.command("show")
@@ -172,7 +172,7 @@ def production_show(
     if as_json:
         render.print_json(info)
     else:
-        render.production(info)
+        production_output.production(info)
 
 
 @click.command("verify-production")
@@ -208,7 +208,7 @@ def verify_production(ctx: click.Context, folder: Path, public_key: Path, as_jso
     if as_json:
         render.print_json(report)
     else:
-        render.production_verified(report)
+        production_output.production_verified(report)
 
 
 COMMANDS = [produce, production, verify_production]

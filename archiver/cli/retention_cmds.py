@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from archiver.archive.session import Archive
-from archiver.cli import render
+from archiver.cli import render, retention_output
 from archiver.cli.common import (
     NewPath,
     archive_options,
@@ -89,9 +89,9 @@ def policy_load(
     )
     if as_json:
         render.print_json(report)
-        render.warnings_list(report["warnings"])  # on stderr: seen even by a script's log
+        retention_output.warnings_list(report["warnings"])  # on stderr: seen even by a script's log
     else:
-        render.policy_loaded(report)
+        retention_output.policy_loaded(report)
 
 
 @policy.command("list")
@@ -111,7 +111,7 @@ def policy_list(
     if as_json:
         render.print_json(rows)
     else:
-        render.policy_versions(rows)
+        retention_output.policy_versions(rows)
 
 
 @policy.command("show")
@@ -134,7 +134,7 @@ def policy_show(
     if as_json:
         render.print_json(info)
     else:
-        render.policy_rules(info)
+        retention_output.policy_rules(info)
 
 
 @policy.command("explain")
@@ -170,7 +170,7 @@ def policy_explain(
     if as_json:
         render.print_json(info)
     else:
-        render.explanation(info)
+        retention_output.explanation(info)
 
 
 # --- holds --------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def hold_create(
             f"Hold {info['name']} placed for {info['matter']}: "
             f"{info['held_now']} message(s) held now"
         )
-    render.warnings_list(info["warnings"])
+    retention_output.warnings_list(info["warnings"])
 
 
 @hold.command("list")
@@ -274,7 +274,7 @@ def hold_list(ctx: click.Context, archive_dir: Path, key_file: Path | None, as_j
     if as_json:
         render.print_json(rows)
     else:
-        render.holds(rows)
+        retention_output.holds(rows)
 
 
 @hold.command("show")
@@ -296,8 +296,8 @@ def hold_show(
     if as_json:
         render.print_json(info)
     else:
-        render.hold(info)
-    render.warnings_list(info["warnings"])
+        retention_output.hold(info)
+    retention_output.warnings_list(info["warnings"])
 
 
 @hold.command("release")
@@ -403,7 +403,7 @@ def purge(
     if as_json:
         render.print_json(report)
     else:
-        render.purge_report(report)
+        retention_output.purge_report(report)
 
 
 @click.group()
@@ -438,7 +438,7 @@ def forecast(
     if as_json:
         render.print_json(info)
     else:
-        render.forecast(info)
+        retention_output.forecast(info)
 
 
 COMMANDS = [policy, hold, purge, retention]

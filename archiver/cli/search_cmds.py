@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from archiver.cli import render
+from archiver.cli import render, search_output
 from archiver.cli.common import ZONE, archive_options, json_option, with_archive
 from archiver.core.errors import ArchiverError
 from archiver.curation import people as people_lib
@@ -162,7 +162,7 @@ def write_hits(hits: search_lib.SearchStream, fmt: str) -> None:
         for mid in hits.ids():
             render.line(str(mid))
     elif fmt == "csv":
-        render.records_csv(hits.records(snippets=False))
+        search_output.records_csv(hits.records(snippets=False))
     else:
         render.json_document(hits.head(), "results", hits.records())
     if hits.delivered != hits.expected:
@@ -172,7 +172,7 @@ def write_hits(hits: search_lib.SearchStream, fmt: str) -> None:
             "again for a consistent result"
         )
     if hits.delivered < hits.total:
-        render.output_cut(hits.delivered, hits.total, hits.limit, hits.offset)
+        search_output.output_cut(hits.delivered, hits.total, hits.limit, hits.offset)
 
 
 @click.command()
@@ -279,7 +279,7 @@ def people_list(
     if as_json:
         render.print_json(rows)
     else:
-        render.people(rows)
+        search_output.people(rows)
 
 
 COMMANDS = [search, show, people]

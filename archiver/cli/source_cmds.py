@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from archiver.cli import render
+from archiver.cli import ingest_output, render
 from archiver.cli.common import ZONE, archive_options, json_option, with_archive
 from archiver.curation import sources as sources_lib
 
@@ -43,7 +43,7 @@ def sources_list(
     if as_json:
         render.print_json(rows)
     else:
-        render.sources(rows)
+        ingest_output.sources(rows)
 
 
 @sources.command("reparse")
@@ -129,7 +129,7 @@ def sources_reparse(
         if as_json:
             render.print_json(reports)
         else:
-            render.reparse_reports(reports)
+            ingest_output.reparse_reports(reports)
         return
     assert source_id is not None  # (checked above)
     report = with_archive(
@@ -141,7 +141,7 @@ def sources_reparse(
     if as_json:
         render.print_json(report)
     else:
-        render.reparse_report(report)
+        ingest_output.reparse_report(report)
 
 
 COMMANDS = [sources]

@@ -71,7 +71,6 @@ def _other_sender(archived: str | None, arriving: str | None) -> bool:
     )
 
 
-
 # The messages row as staged (``staging``'s slots), then three values that are the same
 # for every row of one ingest, written into the statement as integers. The hot path
 # binds only str and int: sqlcipher3 adapts None and bytes parameters through its slow

@@ -396,9 +396,7 @@ class Store(
         """The archive's Ed25519 signing key pair (private, public)."""
         from archiver.core import crypto
 
-        return self.secret("signing_private_key"), crypto.b64d(
-            str(self.meta("signing_public_key"))
-        )
+        return self.secret("signing_private_key"), crypto.b64d(str(self.meta("signing_public_key")))
 
     def secret(self, name: str) -> bytes:
         value = self.one("SELECT value FROM secrets WHERE name = ?", (name,))

@@ -187,7 +187,11 @@ def test_verify_signed_reads_any_signed_type_and_names_bad_input(
     assert run("key", "public", "--out", "pub.pem", ARCHIVER_KEY_FILE="k.key").exit_code == 0
     archive = open_archive(ready, secret(tmp_path))
     doc = signing.sign_document(
-        archive.store.signing_keys(), archive.archive_id, "purge-certificate", {"deleted": 3}, FIXED_NOW
+        archive.store.signing_keys(),
+        archive.archive_id,
+        "purge-certificate",
+        {"deleted": 3},
+        FIXED_NOW,
     )
     archive.close()
     (tmp_path / "cert.json").write_bytes(signing.dumps(doc))
