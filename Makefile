@@ -48,7 +48,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
 docs: $(VENV)/.installed
-	$(BIN)/python -m archiver.cli.reference README.md
+	$(BIN)/python -m archiver.cli.reference docs/cli.md
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'

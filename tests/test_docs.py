@@ -23,16 +23,23 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
-def test_every_relative_link_in_docs_resolves() -> None:
+def test_every_relative_link_in_docs_and_the_readme_resolves() -> None:
     missing = [
         f"{page.name}: {target}"
-        for page in sorted(DOCS.glob("*.md"))
+        for page in [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
         for target in LINK.findall(page.read_text(encoding="utf-8"))
         if "://" not in target
         and not target.startswith("#")
         and not (page.parent / target.split("#", 1)[0]).exists()
     ]
     assert missing == []
+
+
+def test_the_readme_stays_short_and_points_into_docs() -> None:
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    assert readme.count("\n") < 300
+    linked = {t.split("#", 1)[0] for t in LINK.findall(readme) if t.startswith("docs/")}
+    assert linked == {f"docs/{page.name}" for page in DOCS.glob("*.md")}
 
 
 # --- docs/retention.md, worked examples -----------------------------------------------------

@@ -1,8 +1,9 @@
-"""The README's examples run as documented, and every `--help` example is a valid
-command line.
+"""The examples of the README and of docs/ run as documented, and every `--help` example
+is a valid command line.
 
 The convention (also stated in the README): each `$ archiver …` line of a fenced block
-(with `\\` continuation lines, and `VAR=value` in front) runs, in README order, through
+(with `\\` continuation lines, and `VAR=value` in front) runs, in order (the README,
+then the pages of DOCUMENTS), through
 `sh` in a scratch copy of the repository's sample exports and policies, against the
 archive the demo builds (ARCHIVER_ARCHIVE=.demo/archive, ARCHIVER_KEY_FILE=.demo/demo.key);
 a line ending in `# exit N` must exit N, every other one 0. A fenced `sh` block is a
@@ -31,6 +32,8 @@ from archiver.cli.reference import command_paths
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
+# Pages whose examples run after the README's, in this order, on the same archive.
+DOCUMENTS = [README, *(REPO / "docs" / page for page in ("operations.md", "search.md", "audit.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 ARCHIVER_LINE = re.compile(r"^(?:\w+=\S+\s+)*archiver\b")
 EXPECTED_EXIT = re.compile(r"#\s*exit (\d+)\s*$")
@@ -76,11 +79,12 @@ def examples(text: str) -> Iterator[Example]:
             yield Example(first_line + start, command, int(wanted.group(1)) if wanted else 0)
 
 
-def test_the_readme_has_examples_of_every_kind() -> None:
-    found = list(examples(README.read_text(encoding="utf-8")))
+def test_the_readme_and_docs_have_examples_of_every_kind() -> None:
+    readme = list(examples(README.read_text(encoding="utf-8")))
+    found = [e for page in DOCUMENTS for e in examples(page.read_text(encoding="utf-8"))]
+    assert len(readme) >= 10 and any(e.exit_code == 4 for e in readme)
     assert sum(e.script for e in found) == 1
-    assert any(e.exit_code == 4 for e in found)
-    assert len(found) >= 20
+    assert len(found) >= 30
 
 
 def test_every_readme_example_runs_as_documented(tmp_path: Path) -> None:
@@ -106,7 +110,8 @@ def test_every_readme_example_runs_as_documented(tmp_path: Path) -> None:
         "ARCHIVER_KEY_FILE": ".demo/demo.key",
     }
     failures = []
-    for example in examples(README.read_text(encoding="utf-8")):
+    runs = [(page, e) for page in DOCUMENTS for e in examples(page.read_text(encoding="utf-8"))]
+    for page, example in runs:
         command = SYSTEM_PATHS.sub(lambda m: f"{scratch}/{m.group(1)}", example.command)
         done = subprocess.run(
             ["sh", "-c", command] if not example.script else ["sh", "-e", "-c", command],
@@ -118,12 +123,14 @@ def test_every_readme_example_runs_as_documented(tmp_path: Path) -> None:
         )
         if done.returncode != example.exit_code:
             failures.append(
-                f"README.md line {example.line}: exit {done.returncode}, documented "
+                f"{page.relative_to(REPO)} line {example.line}: exit {done.returncode}, documented "
                 f"{example.exit_code}: {example.command}\n{done.stdout}{done.stderr}"
             )
         for raw in ("Traceback", "This is a bug in archiver", "database is locked"):
             if raw in done.stdout + done.stderr:
-                failures.append(f"README.md line {example.line}: {raw}: {example.command}")
+                failures.append(
+                    f"{page.relative_to(REPO)} line {example.line}: {raw}: {example.command}"
+                )
     assert failures == [], "\n".join(failures)
 
 

@@ -1,4 +1,4 @@
-"""Every command documents itself with an example, and the README shows every --help."""
+"""Every command documents itself with an example, and docs/cli.md shows every --help."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from archiver.cli import cli
 from archiver.cli.reference import END, START, command_paths, render_reference
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 @pytest.mark.parametrize("path", list(command_paths()), ids=lambda p: " ".join(p) or "archiver")
@@ -23,10 +23,20 @@ def test_help_has_an_example(path: tuple[str, ...]) -> None:
     assert "archiver " in result.output.split("Example:", 1)[1].split("Options:")[0]
 
 
-def test_readme_command_reference_is_current() -> None:
-    text = README.read_text(encoding="utf-8")
+def test_the_command_reference_is_current() -> None:
+    text = REFERENCE.read_text(encoding="utf-8")
     generated = text.split(START, 1)[1].split(END, 1)[0].strip()
-    assert generated == render_reference().strip(), "run `make docs` to refresh README.md"
+    assert generated == render_reference().strip(), "run `make docs` to refresh docs/cli.md"
+
+
+def test_make_docs_is_idempotent(tmp_path: Path) -> None:
+    from archiver.cli.reference import update_reference
+
+    page = tmp_path / "cli.md"
+    assert update_reference(page) is True
+    first = page.read_bytes()
+    assert update_reference(page) is False
+    assert page.read_bytes() == first
 
 
 def test_python_dash_m_runs_the_cli() -> None:
